@@ -1,0 +1,29 @@
+"""Data adapters: sources -> the harness's train-pair and eval-prompt tables.
+
+``load_table({"adapter": NAME, **options}, "train" | "eval") -> (DataFrame, DropReport)``.
+Adapters (see docs/data.md): ``toyworld``, ``saferlhf``, ``hh_rlhf``, ``preference_jsonl``,
+``hf_dataset``. Importing this package registers them all.
+"""
+
+from harness.data import byo, hh_rlhf, saferlhf, toyworld  # noqa: F401  (registers adapters)
+from harness.data.registry import ADAPTERS, Adapter, get_adapter, register
+from harness.data.report import DataValidationError, DropReport
+from harness.data.source import SourceError, SourceOptions
+from harness.data.table import DataConfigError, load_table, parse_spec, refs
+from harness.data.validate import validate_table
+
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "DataConfigError",
+    "DataValidationError",
+    "DropReport",
+    "SourceError",
+    "SourceOptions",
+    "get_adapter",
+    "load_table",
+    "parse_spec",
+    "refs",
+    "register",
+    "validate_table",
+]
