@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
+from harness import hub
 from harness.hub import HubRef
 
 COMPRESSIONS = (".gz", ".xz", ".bz2", ".zst")
@@ -91,6 +92,29 @@ def describe(opts: SourceOptions) -> str:
     return " ".join(parts)
 
 
+def load_path(opts: SourceOptions) -> str:
+    """What to hand to ``load_dataset``: a local folder, the cached Hub snapshot when offline,
+    else the Hub id.
+
+    Offline, ``load_dataset(<hub id>)`` never looks at the Hub cache that ``huggingface-cli
+    download`` fills (only at ``datasets``' own Arrow cache), so a cached snapshot is loaded as
+    the local folder it is: the same files, the same call.
+    """
+    local = Path(opts.path).expanduser()
+    if local.is_dir():
+        return str(local.resolve())
+    if hub.offline():
+        from huggingface_hub import snapshot_download
+
+        try:
+            return snapshot_download(
+                opts.path, repo_type="dataset", revision=opts.revision, local_files_only=True
+            )
+        except Exception:  # not cached: load_dataset gives the datasets error, named below
+            return opts.path
+    return opts.path
+
+
 def load_split(opts: SourceOptions):
     """One split of the source as a ``datasets.Dataset``."""
     import datasets  # heavy import; only when data is actually read
@@ -106,11 +130,8 @@ def load_split(opts: SourceOptions):
                 split=opts.split,
                 cache_dir=opts.cache_dir,
             )
-        path = opts.path
-        if Path(path).expanduser().is_dir():
-            path = str(Path(path).expanduser().resolve())
         return datasets.load_dataset(
-            path,
+            load_path(opts),
             name=opts.name,
             data_dir=opts.data_dir,
             data_files=opts.data_files,

@@ -4,6 +4,7 @@ the logged report."""
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,31 @@ def test_offline_uncached_hub_id_gives_the_hub_message(tmp_path, monkeypatch):
     # a local copy needs nothing from the Hub, offline or not
     df, _ = load_table({**spec, "path": V0}, "train")
     assert len(df) == 4
+
+
+def fake_hub_cache(cache: Path, repo: str, revision: str, source: Path) -> None:
+    """The layout ``huggingface-cli download --repo-type dataset`` leaves in HF_HUB_CACHE."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo_dir = cache / ("datasets--" + repo.replace("/", "--"))
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "refs" / revision).write_text(commit)
+    shutil.copytree(source, repo_dir / "snapshots" / commit)
+
+
+def test_offline_cached_hub_snapshot_loads_like_the_folder(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hf" / "hub"
+    fake_hub_cache(cache, "PKU-Alignment/PKU-SafeRLHF", "v0", Path(V0))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    spec = {"adapter": "saferlhf", "revision": "v0"}
+    from_hub, report = load_table(spec, "train")  # passes the offline check, then loads
+    from_folder, _ = load_table({**spec, "path": V0}, "train")
+    assert from_hub.equals(from_folder) and report.kept == 4
+    # another revision of the same repo is not cached: named, not guessed
+    with pytest.raises(MissingHubArtifactError, match="PKU-SafeRLHF"):
+        load_table({"adapter": "saferlhf"}, "train")
 
 
 def test_subsampling_is_deterministic_and_keeps_order():
