@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 
 logger = logging.getLogger("harness.data")
 
+DEFAULT_MAX_BAD_SHARE = 0.1
+"""Default largest share of malformed rows a source may have before loading fails."""
+
 
 class DataValidationError(ValueError):
     """Too many malformed rows (or none left): the message names the first bad row."""

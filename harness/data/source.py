@@ -26,6 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness import hub
+from harness.data.report import DEFAULT_MAX_BAD_SHARE
 from harness.hub import HubRef
 
 COMPRESSIONS = (".gz", ".xz", ".bz2", ".zst")
@@ -48,7 +49,7 @@ class SourceOptions(BaseModel):
     cache_dir: str | None = None
     max_rows: PositiveInt | None = None
     seed: int = 0
-    max_bad_share: float = Field(0.1, ge=0.0, le=1.0)
+    max_bad_share: float = Field(DEFAULT_MAX_BAD_SHARE, ge=0.0, le=1.0)
 
 
 def local_files(path: str) -> list[str]:

@@ -17,12 +17,9 @@ from pydantic import BaseModel, ValidationError
 
 from harness import hub
 from harness.data.registry import Adapter, Kind, get_adapter
-from harness.data.report import DropReport
+from harness.data.report import DEFAULT_MAX_BAD_SHARE, DropReport
 from harness.data.source import subsample
 from harness.data.validate import validate_table
-
-DEFAULT_MAX_BAD_SHARE = 0.1
-
 
 class DataConfigError(ValueError):
     """A data mapping names an unknown adapter, a wrong option or an unsupported kind."""
