@@ -1,0 +1,396 @@
+"""Sampling one response per eval prompt, with the policy's log-prob of every sampled token.
+
+Backends are registered by name (``generation.backend`` in the study YAML): ``hf`` (default:
+``model.generate`` with left padding and a KV cache) and ``vllm`` (a GPU with vLLM installed).
+Both return the same :class:`Generations`.
+
+Conventions (design.md, "Metrics"; docs/evaluation.md):
+
+* Prompts are formatted with the policy tokenizer's chat template
+  (``add_generation_prompt=True``); a response never contains the prompt.
+* Generation stops on any of :func:`harness.toyworld.tokenizer.stop_token_ids` (Phi-3 stops on
+  ``<|end|>`` as well as ``<|endoftext|>``) or after ``max_new_tokens``.
+* ``response_ids`` are the tokens the policy chose, *including* the stop token when it chose one
+  (the model decided to stop; that decision is part of the sequence's probability). So
+  ``length = len(response_ids) >= 1`` and an empty reply (the stop token alone) has length 1.
+* ``response`` is the decoded text *without* the stop token and other special tokens.
+* ``logps[i][t] = log pi(response_ids[i][t] | prompt, response_ids[i][:t])`` under the model's
+  own distribution at temperature 1: ``log_softmax`` of the raw logits, before temperature and
+  top-p (HF: ``output_logits``; vLLM: ``logprobs_mode="raw_logprobs"``). These are the
+  ``log pi_theta`` terms of the KL estimator; no second generation is run.
+
+Shapes: N prompts in, N entries out, in the input order.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.hub import HubRef, resolve
+from harness.toyworld.tokenizer import stop_token_ids
+
+
+class GenerationConfig(BaseModel):
+    """The study YAML's ``generation:`` mapping. Every field enters the baseline cache key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = "hf"
+    max_new_tokens: int = Field(128, ge=1)
+    temperature: float = Field(1.0, ge=0.0)  # 0 = greedy
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    batch_size: int = Field(32, ge=1)
+    seed: int = 0
+    backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
+
+    @classmethod
+    def from_any(cls, cfg: "GenerationConfig | Mapping[str, Any] | None") -> "GenerationConfig":
+        if cfg is None:
+            return cls()
+        if isinstance(cfg, cls):
+            return cfg
+        if not isinstance(cfg, Mapping):
+            raise TypeError(f"generation settings must be a mapping, got {type(cfg).__name__}")
+        return cls.model_validate(dict(cfg))
+
+
+@dataclass
+class Generations:
+    """One sampled response per prompt (input order). See the module docstring."""
+
+    prompt_ids: list[list[int]]
+    response_ids: list[list[int]]
+    responses: list[str]
+    logps: list[np.ndarray]  # float64, len(logps[i]) == len(response_ids[i])
+    finished: np.ndarray  # bool (N,): ended on a stop token (False: cut at max_new_tokens)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(r) for r in self.response_ids], dtype=np.int64)
+
+    @property
+    def logp_sums(self) -> np.ndarray:
+        return np.array([float(lp.sum()) for lp in self.logps], dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.responses)
+
+
+# ----------------------------------------------------------------------------- prompts, loading
+
+
+def chat_messages(i: int, prompt: Any) -> list[dict]:
+    """Prompt ``i`` as a list of ``{"role", "content"}`` dicts (a parquet round trip gives a numpy
+    array of dicts; a bare string is one user turn)."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    if isinstance(prompt, (list, tuple, np.ndarray)) and len(prompt) > 0:
+        if all(isinstance(m, Mapping) and "role" in m and "content" in m for m in prompt):
+            return [{"role": m["role"], "content": m["content"]} for m in prompt]
+    raise ValueError(f"prompt {i} is not a non-empty list of {{'role', 'content'}} messages: {prompt!r}")
+
+
+def format_prompts(tokenizer, prompts: Sequence[Any]) -> list[list[int]]:
+    """Token ids of each chat prompt with the generation prompt appended (chat template)."""
+    out = []
+    for i, p in enumerate(prompts):
+        enc = tokenizer.apply_chat_template(
+            chat_messages(i, p),
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+        )
+        out.append(list(enc["input_ids"]))
+    return out
+
+
+def _looks_like_path(name: str) -> bool:
+    """A Hub id is ``owner/name`` (or a bare name); anything else that names no folder is a path."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def load_policy(name_or_path: str | Path, device: str | torch.device | None = None):
+    """``(model, tokenizer)`` from a folder or a Hub id (offline-aware: :func:`harness.hub.resolve`
+    raises naming what to download when an id is not cached and ``HF_HUB_OFFLINE=1``)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    ref = HubRef(str(name_or_path))
+    if not ref.is_local and _looks_like_path(ref.name):
+        raise FileNotFoundError(f"model folder {name_or_path} does not exist")
+    where = resolve(ref)
+    tokenizer = AutoTokenizer.from_pretrained(where)
+    model = AutoModelForCausalLM.from_pretrained(where, dtype="auto")
+    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.eval()
+    return model, tokenizer
+
+
+# ----------------------------------------------------------------------------- batching helpers
+
+
+def batch_seed(seed: int, batch_index: int) -> int:
+    """The torch seed of one generation batch: fixed by (seed, batch index), so a run is
+    reproducible for a given seed and batch size whatever ran before it."""
+    return int(np.random.SeedSequence([seed, batch_index]).generate_state(1)[0])
+
+
+def pad_token_id(tokenizer) -> int:
+    pid = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if pid is None:
+        raise ValueError("tokenizer has neither a pad token nor an EOS token")
+    return int(pid)
+
+
+def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention_mask), both (B, max_len) long, sequences aligned to the right edge."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        if len(s):
+            ids[i, width - len(s):] = torch.tensor(list(s), dtype=torch.long)
+            mask[i, width - len(s):] = 1
+    return ids, mask
+
+
+def position_ids(mask: torch.Tensor) -> torch.Tensor:
+    """Positions counted over real tokens only (pads get 0), as ``generate`` builds them."""
+    return (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+
+
+def split_response(gen: Sequence[int], stops: set[int]) -> tuple[list[int], bool]:
+    """The chosen tokens up to and including the first stop token; (tokens, stopped)."""
+    gen = list(gen)
+    for t, tok in enumerate(gen):
+        if tok in stops:
+            return gen[: t + 1], True
+    return gen, False
+
+
+def decode_response(tokenizer, ids: Sequence[int], stops: set[int]) -> str:
+    body = list(ids[:-1]) if ids and ids[-1] in stops else list(ids)
+    return tokenizer.decode(body, skip_special_tokens=True).strip()
+
+
+@torch.no_grad()
+def token_logps(
+    model,
+    prompt_ids: Sequence[Sequence[int]],
+    response_ids: Sequence[Sequence[int]],
+    batch_size: int,
+    pad_id: int,
+) -> list[np.ndarray]:
+    """``log pi(y_t | x, y_<t)`` of every response token under ``model`` at temperature 1.
+
+    One teacher-forced forward pass per batch over exactly ``prompt + response``: prompts
+    left-padded to a common edge, responses right-padded after it (the layout of ``generate``),
+    position ids counted over real tokens. Only the response positions' logits are kept
+    (``logits_to_keep``). Returns float64 arrays, ``len(out[i]) == len(response_ids[i])``.
+    """
+    device = next(model.parameters()).device
+    out: list[np.ndarray] = []
+    for start in range(0, len(prompt_ids), batch_size):
+        prompts = prompt_ids[start : start + batch_size]
+        responses = response_ids[start : start + batch_size]
+        p_ids, p_mask = left_pad(prompts, pad_id)
+        width = max(1, max(len(r) for r in responses))
+        r_ids = torch.full((len(responses), width), pad_id, dtype=torch.long)
+        r_mask = torch.zeros((len(responses), width), dtype=torch.long)
+        for i, r in enumerate(responses):
+            if len(r):
+                r_ids[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
+                r_mask[i, : len(r)] = 1
+        ids = torch.cat([p_ids, r_ids], dim=1).to(device)
+        mask = torch.cat([p_mask, r_mask], dim=1).to(device)
+        # logits at position j predict token j+1: the response tokens are predicted by the
+        # last `width` positions before the final one.
+        logits = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=position_ids(mask),
+            logits_to_keep=width + 1,
+            use_cache=False,
+        ).logits[:, :-1].float()
+        lp = torch.log_softmax(logits, dim=-1).gather(-1, r_ids.to(device)[..., None])[..., 0]
+        lp = lp.double().cpu().numpy()
+        out.extend(lp[i, : len(r)].copy() for i, r in enumerate(responses))
+    return out
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+class Backend(Protocol):
+    name: str
+
+    def generate(self, model, tokenizer, prompts: Sequence[Any], cfg: GenerationConfig) -> Generations:
+        ...
+
+
+class HFBackend:
+    """``model.generate``: batched, left-padded, KV cache, seeded per batch."""
+
+    name = "hf"
+
+    def generation_config(self, tokenizer, cfg: GenerationConfig):
+        from transformers import GenerationConfig as HFGenerationConfig
+
+        sample = cfg.temperature > 0
+        # Every sampling knob is set explicitly so that a checkpoint's generation_config.json
+        # (top_k=50 by default, repetition penalties...) cannot change what is sampled.
+        return HFGenerationConfig(
+            max_new_tokens=cfg.max_new_tokens,
+            do_sample=sample,
+            temperature=cfg.temperature if sample else 1.0,
+            top_p=cfg.top_p if sample else 1.0,
+            top_k=0,
+            min_p=0.0 if sample else None,
+            typical_p=1.0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            num_beams=1,
+            eos_token_id=stop_token_ids(tokenizer),
+            pad_token_id=pad_token_id(tokenizer),
+            output_logits=True,
+            return_dict_in_generate=True,
+            use_cache=True,
+        )
+
+    @torch.no_grad()
+    def generate(self, model, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
+        if isinstance(model, (str, Path)):
+            model, tokenizer = load_policy(model)
+        cfg = GenerationConfig.from_any(cfg)
+        gen_cfg = self.generation_config(tokenizer, cfg)
+        stops = set(stop_token_ids(tokenizer))
+        pad = pad_token_id(tokenizer)
+        device = next(model.parameters()).device
+        all_prompt_ids = format_prompts(tokenizer, prompts)
+        result = Generations([], [], [], [], np.zeros(len(all_prompt_ids), dtype=bool))
+        for b, start in enumerate(range(0, len(all_prompt_ids), cfg.batch_size)):
+            batch = all_prompt_ids[start : start + cfg.batch_size]
+            ids, mask = left_pad(batch, pad)
+            devices = [device] if device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(batch_seed(cfg.seed, b))
+                out = model.generate(
+                    input_ids=ids.to(device), attention_mask=mask.to(device),
+                    generation_config=gen_cfg,
+                )
+            gen = out.sequences[:, ids.shape[1] :]
+            # log-prob of each chosen token under the raw (temperature-1) distribution
+            lp = torch.stack(
+                [
+                    torch.log_softmax(step.float(), dim=-1).gather(-1, gen[:, t, None])[:, 0]
+                    for t, step in enumerate(out.logits)
+                ],
+                dim=1,
+            ).double().cpu().numpy()
+            gen = gen.cpu().tolist()
+            for i, row in enumerate(gen):
+                response, stopped = split_response(row, stops)
+                result.prompt_ids.append(batch[i])
+                result.response_ids.append(response)
+                result.responses.append(decode_response(tokenizer, response, stops))
+                result.logps.append(lp[i, : len(response)].copy())
+                result.finished[start + i] = stopped
+            del out
+        return result
+
+
+class VLLMBackend:
+    """vLLM on a GPU. The model must be a folder (a trained policy is saved before evaluation).
+
+    Each prompt gets its own ``SamplingParams(seed=...)``, so its sample does not depend on the
+    batch. ``logprobs=0`` returns the sampled token's log-prob; ``logprobs_mode="raw_logprobs"``
+    makes it the model's temperature-1 distribution, matching the HF backend and the KL.
+    ``cfg.backend_options`` go to ``vllm.LLM`` (e.g. ``gpu_memory_utilization``,
+    ``tensor_parallel_size``, ``dtype``).
+    """
+
+    name = "vllm"
+
+    @staticmethod
+    def check_available() -> Any:
+        try:
+            import vllm  # noqa: F401
+        except ImportError as e:
+            raise RuntimeError(
+                "generation.backend is 'vllm' but vllm is not installed "
+                "(pip install vllm on a CUDA machine), or use backend: hf"
+            ) from e
+        if not torch.cuda.is_available():
+            raise RuntimeError("generation.backend is 'vllm' but no CUDA GPU is visible; use backend: hf")
+        return vllm
+
+    def generate(self, model, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
+        vllm = self.check_available()
+        cfg = GenerationConfig.from_any(cfg)
+        path = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")
+        if not path or not Path(path).is_dir():
+            raise ValueError(
+                "the vllm backend loads the policy from a folder; save the model first "
+                f"(got {type(model).__name__} with name_or_path={path!r})"
+            )
+        stops = stop_token_ids(tokenizer)
+        prompt_ids = format_prompts(tokenizer, prompts)
+        params = [
+            vllm.SamplingParams(
+                n=1,
+                temperature=cfg.temperature,
+                top_p=cfg.top_p,
+                top_k=-1,
+                max_tokens=cfg.max_new_tokens,
+                stop_token_ids=stops,
+                logprobs=0,
+                seed=batch_seed(cfg.seed, i),
+            )
+            for i in range(len(prompt_ids))
+        ]
+        options = {"seed": cfg.seed, "logprobs_mode": "raw_logprobs", **cfg.backend_options}
+        llm = vllm.LLM(model=str(path), tokenizer=str(path), **options)
+        try:
+            outputs = llm.generate([{"prompt_token_ids": p} for p in prompt_ids], params)
+        finally:
+            del llm
+            gc.collect()
+            torch.cuda.empty_cache()
+        stop_set = set(stops)
+        result = Generations([], [], [], [], np.zeros(len(prompt_ids), dtype=bool))
+        for i, (p, o) in enumerate(zip(prompt_ids, outputs)):
+            c = o.outputs[0]
+            ids = list(c.token_ids)
+            result.prompt_ids.append(p)
+            result.response_ids.append(ids)
+            result.responses.append(decode_response(tokenizer, ids, stop_set))
+            result.logps.append(
+                np.array([c.logprobs[t][tok].logprob for t, tok in enumerate(ids)], dtype=np.float64)
+            )
+            result.finished[i] = c.finish_reason == "stop"
+        return result
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (HFBackend(), VLLMBackend())}
+
+
+def get_backend(name: str) -> Backend:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown generation.backend {name!r}; available: {', '.join(sorted(BACKENDS))}"
+        ) from None
+
+
+def generate(model, tokenizer, prompts: Sequence[Any], cfg=None) -> Generations:
+    """Sample one response per prompt with the backend ``cfg.backend`` names."""
+    cfg = GenerationConfig.from_any(cfg)
+    return get_backend(cfg.backend).generate(model, tokenizer, list(prompts), cfg)
