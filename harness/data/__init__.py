@@ -5,12 +5,14 @@ Adapters (see docs/data.md): ``toyworld``, ``saferlhf``, ``hh_rlhf``, ``preferen
 ``hf_dataset``. Importing this package registers them all.
 """
 
-from harness.data import byo, hh_rlhf, saferlhf, toyworld  # noqa: F401  (registers adapters)
 from harness.data.registry import ADAPTERS, Adapter, get_adapter, register
 from harness.data.report import DataValidationError, DropReport
 from harness.data.source import SourceError, SourceOptions
 from harness.data.table import DataConfigError, load_table, parse_spec, refs
 from harness.data.validate import validate_table
+
+# Registers the adapters; last, so an adapter module may import the names above from here.
+from harness.data import byo, hh_rlhf, saferlhf, toyworld  # noqa: E402,F401  isort: skip
 
 __all__ = [
     "ADAPTERS",
