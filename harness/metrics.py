@@ -1,0 +1,138 @@
+"""Per-prompt and per-model evaluation metrics (design.md, "Metrics"). Pure numpy/pandas.
+
+Per prompt (one row of ``samples.parquet``, columns :data:`harness.schema.SAMPLE_COLUMNS`):
+
+* ``length``: response tokens in the policy's tokenizer, the stop token included when the policy
+  chose one (so an empty reply has length 1; see :mod:`harness.generate`);
+* ``score``: gold reward of the response; ``chosen_score``: of the dataset's chosen reply;
+  ``sft_score``: of the SFT model's reply to the same prompt;
+* ``kl = sum_t [log pi_theta(y_t) - log pi_sft(y_t)]`` over the response tokens, y ~ pi_theta:
+  the single-sample Monte-Carlo estimate of KL(pi_theta || pi_sft) for this prompt;
+* ``kl_per_token = kl / length`` (NaN where length is 0, which generation never produces).
+
+Per model (:data:`harness.schema.MODEL_METRICS`):
+
+* ``mean_score``, ``mean_kl``, ``mean_kl_per_token``, ``mean_length``: means over prompts;
+* ``win_vs_chosen = mean_i (1[s_i > c_i] + 0.5 * 1[s_i == c_i])``, ``win_vs_sft`` likewise
+  against ``sft_score`` (ties count one half, as in the paper's win rates and rliable's
+  probability of improvement);
+* ``length_logp_spearman``: Spearman rank correlation between ``length`` and the policy's own
+  average log-prob per token ``logp / length`` of its sample (SimPO's length-exploitation check,
+  Meng et al. 2024); NaN when either is constant or fewer than two prompts.
+
+NaN scores propagate: a metric over a column with a NaN is NaN (loud, never silently dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.schema import MODEL_METRICS, SAMPLE_COLUMNS
+
+
+def _arr(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def win_rate(scores, reference) -> float:
+    """``mean(1[s > r] + 0.5 * 1[s == r])``; NaN if any pair has a NaN or there are no pairs."""
+    s, r = _arr(scores), _arr(reference)
+    if s.shape != r.shape:
+        raise ValueError(f"win_rate: {s.shape[0]} scores but {r.shape[0]} reference scores")
+    if s.size == 0 or np.isnan(s).any() or np.isnan(r).any():
+        return float("nan")
+    return float(np.mean((s > r) + 0.5 * (s == r)))
+
+
+def per_token(total, length) -> np.ndarray:
+    """``total / length`` elementwise; NaN where length is 0 (never inf)."""
+    total, length = _arr(total), _arr(length)
+    return np.where(length > 0, total / np.where(length > 0, length, 1.0), np.nan)
+
+
+def kl_per_token(kl, length) -> np.ndarray:
+    """The length-normalized KL, ``kl / length``."""
+    return per_token(kl, length)
+
+
+def spearman(x, y) -> float:
+    """Spearman's rho: Pearson correlation of average ranks (ties share their mean rank).
+
+    NaN when there are fewer than two finite pairs or either side is constant.
+    """
+    x, y = _arr(x), _arr(y)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if x.size < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+        return float("nan")
+    rx = pd.Series(x).rank(method="average").to_numpy()
+    ry = pd.Series(y).rank(method="average").to_numpy()
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    return float((rx * ry).sum() / np.sqrt((rx * rx).sum() * (ry * ry).sum()))
+
+
+def sample_table(
+    trial_id: str,
+    prompt_id: Sequence[str],
+    response: Sequence[str],
+    length,
+    score,
+    kl,
+    chosen_score,
+    sft_score,
+) -> pd.DataFrame:
+    """One row per prompt in :data:`SAMPLE_COLUMNS` order; ``kl_per_token`` derived here."""
+    n = len(prompt_id)
+    cols = {"response": response, "length": length, "score": score, "kl": kl,
+            "chosen_score": chosen_score, "sft_score": sft_score}
+    for name, col in cols.items():
+        if len(col) != n:
+            raise ValueError(f"sample_table: column {name} has {len(col)} rows, expected {n}")
+    length = np.asarray(length, dtype=np.int64)
+    df = pd.DataFrame(
+        {
+            "trial_id": pd.Series([str(trial_id)] * n, dtype=object),
+            "prompt_id": pd.Series([str(p) for p in prompt_id], dtype=object),
+            "response": pd.Series([str(r) for r in response], dtype=object),
+            "length": length,
+            "score": _arr(score),
+            "kl": _arr(kl),
+            "kl_per_token": kl_per_token(kl, length),
+            "chosen_score": _arr(chosen_score),
+            "sft_score": _arr(sft_score),
+        }
+    )
+    return df[list(SAMPLE_COLUMNS)]
+
+
+def model_metrics(samples: pd.DataFrame, logp=None) -> dict[str, float]:
+    """The per-model metrics of one model's sample rows.
+
+    ``logp``: the policy's summed log-prob of each sampled response (same row order), for
+    ``length_logp_spearman``; without it that metric is NaN.
+    """
+    missing = [c for c in SAMPLE_COLUMNS if c not in samples.columns]
+    if missing:
+        raise ValueError(f"model_metrics: samples lack columns {missing}")
+    if len(samples) == 0:
+        return {m: float("nan") for m in MODEL_METRICS}
+    length = _arr(samples["length"])
+    rho = float("nan")
+    if logp is not None:
+        logp = _arr(logp)
+        if logp.shape != length.shape:
+            raise ValueError(f"model_metrics: {logp.shape[0]} logp values for {length.shape[0]} rows")
+        rho = spearman(length, per_token(logp, length))
+    out = {
+        "mean_score": float(np.mean(_arr(samples["score"]))),
+        "win_vs_chosen": win_rate(samples["score"], samples["chosen_score"]),
+        "win_vs_sft": win_rate(samples["score"], samples["sft_score"]),
+        "mean_kl": float(np.mean(_arr(samples["kl"]))),
+        "mean_kl_per_token": float(np.mean(_arr(samples["kl_per_token"]))),
+        "mean_length": float(np.mean(length)),
+        "length_logp_spearman": rho,
+    }
+    return {m: out[m] for m in MODEL_METRICS}
