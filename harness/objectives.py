@@ -23,10 +23,22 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the loss functions only: validating a study config (which checks
+# hyperparameters here) stays cheap and torch-free.
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Any = _Missing()
+"""Marks a parameter that was not given (so errors say "is required", not "got None")."""
 
 
 class HyperparameterError(ValueError):
@@ -36,13 +48,14 @@ class HyperparameterError(ValueError):
     error under its own key path (``methods.simpo.gamma[2]: must be >= 0, got -1``).
     """
 
-    def __init__(self, method: str | None, parameter: str, reason: str, value: Any = None):
+    def __init__(self, method: str | None, parameter: str, reason: str, value: Any = MISSING):
         self.method = method
         self.parameter = parameter
         self.reason = reason
         self.value = value
         prefix = f"{method}: " if method else ""
-        super().__init__(f"{prefix}{parameter} {reason}, got {format_value(value)}")
+        got = "" if value is MISSING else f", got {format_value(value)}"
+        super().__init__(f"{prefix}{parameter} {reason}{got}")
 
 
 def format_value(value: Any) -> str:
@@ -70,6 +83,12 @@ def _per_token(logps: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return logps / lengths.to(logps.dtype).clamp(min=1.0)
 
 
+def _logsigmoid(x: torch.Tensor) -> torch.Tensor:
+    import torch.nn.functional as F
+
+    return F.logsigmoid(x)
+
+
 def _output(losses, chosen_rewards, rejected_rewards) -> ObjectiveOutput:
     chosen_rewards = chosen_rewards.detach()
     rejected_rewards = rejected_rewards.detach()
@@ -92,7 +111,7 @@ def dpo_loss(
     """
     chosen = beta * (policy_chosen_logps - ref_chosen_logps)
     rejected = beta * (policy_rejected_logps - ref_rejected_logps)
-    return _output(-F.logsigmoid(chosen - rejected), chosen, rejected)
+    return _output(-_logsigmoid(chosen - rejected), chosen, rejected)
 
 
 def ln_dpo_loss(
@@ -112,7 +131,7 @@ def ln_dpo_loss(
     """
     chosen = beta * _per_token(policy_chosen_logps - ref_chosen_logps, chosen_lengths)
     rejected = beta * _per_token(policy_rejected_logps - ref_rejected_logps, rejected_lengths)
-    return _output(-F.logsigmoid(chosen - rejected), chosen, rejected)
+    return _output(-_logsigmoid(chosen - rejected), chosen, rejected)
 
 
 def simpo_loss(
@@ -133,7 +152,7 @@ def simpo_loss(
     """
     chosen = beta * _per_token(policy_chosen_logps, chosen_lengths)
     rejected = beta * _per_token(policy_rejected_logps, rejected_lengths)
-    return _output(-F.logsigmoid(chosen - rejected - gamma), chosen, rejected)
+    return _output(-_logsigmoid(chosen - rejected - gamma), chosen, rejected)
 
 
 # --- hyperparameter checks ------------------------------------------------------------------
@@ -170,7 +189,7 @@ def _resolve_simpo(method: str, hp: dict) -> dict:
     beta = _positive(method, "beta", hp["beta"])
     gamma, ratio = hp.get("gamma"), hp.get("gamma_beta_ratio")
     if gamma is None and ratio is None:
-        raise HyperparameterError(method, "gamma", "or gamma_beta_ratio is required", None)
+        raise HyperparameterError(method, "gamma", "is required (or give gamma_beta_ratio)")
     if ratio is not None:
         ratio = _non_negative(method, "gamma_beta_ratio", ratio)
         from_ratio = beta * ratio
@@ -180,7 +199,7 @@ def _resolve_simpo(method: str, hp: dict) -> dict:
             gamma = _non_negative(method, "gamma", gamma)
             if not math.isclose(gamma, from_ratio, rel_tol=1e-9, abs_tol=1e-12):
                 raise HyperparameterError(
-                    method, "gamma", f"and gamma_beta_ratio={ratio!r} are both given (use one)", gamma
+                    method, "gamma", f"disagrees with gamma_beta_ratio={ratio!r} (give one)", gamma
                 )
         return {"beta": beta, "gamma": from_ratio, "gamma_beta_ratio": ratio}
     return {"beta": beta, "gamma": _non_negative(method, "gamma", gamma), "gamma_beta_ratio": None}
@@ -201,6 +220,8 @@ class Objective:
     hyperparameters: tuple[str, ...]
     resolver: Callable[[str, dict], dict]
     required: tuple[str, ...] = ("beta",)
+    # Groups of hyperparameters of which at most one may be given (SimPO's two margin forms).
+    exclusive: tuple[tuple[str, ...], ...] = ()
     doc: str = ""
 
     def resolve(self, **hp) -> dict:
@@ -222,7 +243,7 @@ class Objective:
                 )
         for key in self.required:
             if key not in given:
-                raise HyperparameterError(self.name, key, "is required", None)
+                raise HyperparameterError(self.name, key, "is required")
         return self.resolver(self.name, given)
 
     def loss_kwargs(self, **hp) -> dict:
@@ -264,6 +285,7 @@ OBJECTIVES: dict[str, Objective] = {
             False,
             ("beta", "gamma", "gamma_beta_ratio"),
             _resolve_simpo,
+            exclusive=(("gamma", "gamma_beta_ratio"),),
             doc=simpo_loss.__doc__ or "",
         ),
     )
@@ -305,6 +327,20 @@ SHARED_CHECKS: dict[str, Callable[..., Any]] = {
     "seed": check_seed,
 }
 
+# What one value of each grid axis must satisfy, whatever the method (the config layer checks
+# every listed value with these before expanding the grid).
+PARAMETER_CHECKS: dict[str, Callable[..., Any]] = {
+    "beta": lambda value, method=None: _positive(method, "beta", value),
+    "gamma": lambda value, method=None: _non_negative(method, "gamma", value),
+    "gamma_beta_ratio": lambda value, method=None: _non_negative(method, "gamma_beta_ratio", value),
+    **SHARED_CHECKS,
+}
+
+
+def check_value(parameter: str, value, method: str | None = None):
+    """Validate and normalise one value of one grid axis (``beta``, ``gamma``, ...)."""
+    return PARAMETER_CHECKS[parameter](value, method)
+
 
 def validate_trial_hparams(
     method: str,
@@ -329,11 +365,14 @@ def validate_trial_hparams(
             None, "method", f"must be one of {', '.join(sorted(OBJECTIVES))}", method
         )
     objective = OBJECTIVES[method]
-    if gamma is not None and gamma_beta_ratio is not None:
-        raise HyperparameterError(
-            method, "gamma", "and gamma_beta_ratio are mutually exclusive (give one)", gamma
-        )
-    resolved = objective.resolve(beta=beta, gamma=gamma, gamma_beta_ratio=gamma_beta_ratio)
+    given = {"beta": beta, "gamma": gamma, "gamma_beta_ratio": gamma_beta_ratio}
+    for group in objective.exclusive:
+        present = [k for k in group if given.get(k) is not None]
+        if len(present) > 1:
+            raise HyperparameterError(
+                method, present[0], f"cannot be given together with {present[1]} (give one)", given[present[0]]
+            )
+    resolved = objective.resolve(**given)
     out = {"method": method, "beta": None, "gamma": None, "gamma_beta_ratio": None}
     out.update(resolved)
     out["learning_rate"] = check_learning_rate(learning_rate, method)

@@ -1,0 +1,131 @@
+"""Grid expansion and trial ids: stable, sensitive to what changes a result, blind to the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("harness.data", reason="the data adapters (harness.data) are not importable yet")
+pytest.importorskip("harness.judges", reason="the judges (harness.judges) are not importable yet")
+
+from harness.config import load_study  # noqa: E402
+from harness.grid import TrialSpec, expand  # noqa: E402
+from harness.objectives import OBJECTIVES  # noqa: E402
+
+TOY = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" / "toy_study.yaml"
+
+
+def _ids(*overrides) -> dict[tuple, str]:
+    """trial_id by (method, beta, gamma, learning_rate, epochs, seed)."""
+    return {
+        (s.method, s.beta, s.gamma, s.learning_rate, s.epochs, s.seed): s.trial_id
+        for s in expand(load_study(TOY, list(overrides)))
+    }
+
+
+def test_expansion_is_the_full_product_in_order():
+    specs = expand(load_study(TOY))
+    # dpo: 2 beta x 2 lr; ln_dpo: 2 beta x its own 1 lr; simpo: 2 beta x 1 ratio x 2 lr
+    assert [s.method for s in specs] == ["dpo"] * 4 + ["ln_dpo"] * 2 + ["simpo"] * 4
+    assert [(s.beta, s.learning_rate) for s in specs[:4]] == [(0.05, 1e-4), (0.05, 3e-4), (0.1, 1e-4), (0.1, 3e-4)]
+    assert {s.learning_rate for s in specs if s.method == "ln_dpo"} == {5e-4}
+    simpo = [s for s in specs if s.method == "simpo"]
+    # gamma is absolute: beta * gamma_beta_ratio = 2.0 * 0.5 and 2.5 * 0.5
+    assert [(s.beta, s.gamma, s.gamma_beta_ratio) for s in simpo] == [
+        (2.0, 1.0, 0.5), (2.0, 1.0, 0.5), (2.5, 1.25, 0.5), (2.5, 1.25, 0.5),
+    ]
+    assert all(s.gamma is None and s.gamma_beta_ratio is None for s in specs if s.method != "simpo")
+    assert len({s.trial_id for s in specs}) == len(specs)
+    assert all(s.trial_id.startswith(s.method + "-") for s in specs)
+
+
+def test_same_yaml_same_ids(tmp_path, monkeypatch):
+    first = _ids()
+    monkeypatch.chdir(tmp_path)  # results_dir resolves elsewhere now: cosmetic
+    assert _ids() == first
+
+
+def test_changing_one_grid_value_changes_only_its_trials():
+    before = _ids()
+    after = _ids("methods.dpo.beta=[0.05, 0.2]")
+    kept = {k: v for k, v in before.items() if not (k[0] == "dpo" and k[1] == 0.1)}
+    assert {k: v for k, v in after.items() if k in kept} == kept
+    new = set(after) - set(before)
+    assert new == {("dpo", 0.2, None, 1e-4, 1, 0), ("dpo", 0.2, None, 3e-4, 1, 0)}
+    assert not set(after.values()) & {before[k] for k in set(before) - set(kept)}
+    # adding a seed keeps every existing trial's id
+    more = _ids("grid.seed=[0, 1]")
+    assert {k: v for k, v in more.items() if k in before} == before and len(more) > len(before)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "training.batch_size=8",
+        "training.max_length=96",
+        "generation.max_new_tokens=24",
+        "generation.temperature=0.7",
+        "data.heldout_pairs=4",
+        "policy.dtype=float32",
+        "toyworld.world.seed=1",
+        "toyworld.sft.epochs=2",
+    ],
+)
+def test_a_result_setting_changes_every_id(override):
+    before, after = _ids(), _ids(override)
+    assert set(before) == set(after)
+    assert not set(before.values()) & set(after.values())
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "study=renamed",
+        "results_dir=/tmp/elsewhere",
+        "artifacts_dir=/tmp/artifacts-elsewhere",
+        "resources.cpus_per_trial=2",
+        "resources.gpus_per_trial=1",
+        "ray.address=auto",
+        "ray.max_concurrent=3",
+        "training.batch_size=4",  # the fixture's value written again
+        "training.logging_steps=5",  # a default written out
+        "grid.learning_rate=[0.0001, 0.0003]",  # 1e-4 spelt differently
+    ],
+)
+def test_bookkeeping_and_spelling_change_no_id(override):
+    assert _ids(override) == _ids()
+
+
+def test_gamma_absolute_or_as_ratio_is_the_same_trial():
+    ratio = _ids()
+    absolute = _ids("methods.simpo={beta: [2.0, 2.5], gamma: [1.0, 1.25]}")
+    shared = set(ratio) & set(absolute)
+    assert {("simpo", 2.0, 1.0, 1e-4, 1, 0), ("simpo", 2.5, 1.25, 1e-4, 1, 0)} <= shared
+    assert all(ratio[k] == absolute[k] for k in shared)
+
+
+def test_trialspec_round_trip_and_objective_hyperparameters():
+    spec = [s for s in expand(load_study(TOY)) if s.method == "simpo"][0]
+    assert TrialSpec.from_dict(spec.to_dict()) == spec
+    assert spec.hyperparameters() == {
+        "beta": 2.0, "gamma": 1.0, "gamma_beta_ratio": 0.5, "learning_rate": 1e-4, "epochs": 1, "seed": 0,
+    }
+    hp = spec.objective_hyperparameters()
+    assert hp == {"beta": 2.0, "gamma": 1.0, "gamma_beta_ratio": 0.5}
+    assert OBJECTIVES["simpo"].loss_kwargs(**hp) == {"beta": 2.0, "gamma": 1.0}
+
+
+def test_study_hash_and_resolved():
+    study = load_study(TOY)
+    assert study.hash() == load_study(TOY, ["ray.reuse_actors=false"]).hash()
+    assert study.hash() != load_study(TOY, ["judge.name=toy", "generation.top_p=0.9"]).hash()
+    resolved = study.resolved()
+    assert set(resolved) == set(Study_fields())
+    assert resolved["methods"]["dpo"] == {"beta": [0.05, 0.1], "learning_rate": [1e-4, 3e-4], "epochs": [1], "seed": [0]}
+
+
+def Study_fields():
+    from harness.config import Study
+
+    return Study.model_fields
