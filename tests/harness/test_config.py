@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("harness.data", reason="the data adapters (harness.data) are not importable yet")
-pytest.importorskip("harness.judges", reason="the judges (harness.judges) are not importable yet")
+# Skipped only while the adapter or judge registries cannot be imported (built in parallel).
+for _module in ("harness.data", "harness.judges"):
+    pytest.importorskip(_module, reason=f"{_module} is not importable yet", exc_type=ImportError)
 
 from harness.config import (  # noqa: E402
     ConfigError,
