@@ -1,0 +1,72 @@
+"""Configuration of the toy world and its SFT model (the ``toyworld:`` section of a study YAML).
+
+The toy world is a simulation (design.md, "The embedded default"): a small synthetic
+safety/helpfulness world in which a full study runs on two CPU cores in minutes through the
+real code paths. Every field here enters the cache key of the built world and SFT model.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.io import hash_json
+
+# Bump when the world's generator, judge or SFT recipe changes meaning, so old caches miss.
+TOYWORLD_VERSION = 1
+
+
+class WorldConfig(BaseModel):
+    """Sizes, shift and annotator of the synthetic preference data.
+
+    The simulated annotator prefers response a over b with probability
+    ``sigmoid((gold(a) - gold(b)) / annotator_temperature
+              + length_bias * (len(a) - len(b)) / length_scale)``
+    (lengths in words): ``annotator_temperature`` is the label noise, ``length_bias`` the
+    annotators' taste for longer answers that the gold judge does not share.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    n_train_prompts: int = Field(1500, ge=4)
+    n_eval_prompts: int = Field(150, ge=4)
+    train_harmful_share: float = Field(0.6, ge=0.0, le=1.0)
+    eval_harmful_share: float = Field(0.4, ge=0.0, le=1.0)
+    annotator_temperature: float = Field(1.0, gt=0.0)
+    length_bias: float = Field(1.5, ge=0.0)
+    length_scale: float = Field(10.0, gt=0.0)
+    sft_responses_per_prompt: int = Field(3, ge=1)
+
+
+class SFTConfig(BaseModel):
+    """A tiny ``Phi3ForCausalLM`` trained from scratch with TRL's SFTTrainer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden_size: int = Field(128, ge=8)
+    num_hidden_layers: int = Field(2, ge=1)
+    num_attention_heads: int = Field(4, ge=1)
+    num_key_value_heads: int = Field(2, ge=1)
+    intermediate_size: int = Field(256, ge=8)
+    max_position_embeddings: int = Field(256, ge=32)
+    epochs: float = Field(5.0, gt=0.0)
+    learning_rate: float = Field(3e-3, gt=0.0)
+    batch_size: int = Field(32, ge=1)
+    max_length: int = Field(128, ge=16)
+    seed: int = 0
+
+
+class ToyWorldConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    sft: SFTConfig = Field(default_factory=SFTConfig)
+
+    def world_key(self) -> str:
+        return hash_json({"v": TOYWORLD_VERSION, "world": self.world.model_dump()})
+
+    def key(self) -> str:
+        """Cache key of the built world + SFT model."""
+        return hash_json(
+            {"v": TOYWORLD_VERSION, "world": self.world.model_dump(), "sft": self.sft.model_dump()}
+        )
