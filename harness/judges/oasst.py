@@ -77,12 +77,14 @@ def load_oasst_model(path: str, options: OasstOptions):
 
 
 def build_oasst_judge(options: OasstOptions):
+    # Offline check first: naming what is missing should not wait for torch to import.
+    path = resolve(HubRef(options.model, "model", options.revision))
+
     from transformers import AutoTokenizer
 
     from harness.judges.loading import default_max_length, resolve_device
     from harness.judges.scoring import ModelJudge
 
-    path = resolve(HubRef(options.model, "model", options.revision))
     tokenizer = AutoTokenizer.from_pretrained(path, revision=options.revision)
     check_tokenizer(tokenizer, options.model)
     model = load_oasst_model(path, options)

@@ -59,6 +59,9 @@ def plain_encoder(tokenizer):
 
 
 def build_reward_model_judge(options: RewardModelOptions):
+    # Offline check first: naming what is missing should not wait for torch to import.
+    path = resolve(HubRef(options.model, "model", options.revision))
+
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from harness.judges.loading import (
@@ -70,7 +73,6 @@ def build_reward_model_judge(options: RewardModelOptions):
     )
     from harness.judges.scoring import ModelJudge
 
-    path = resolve(HubRef(options.model, "model", options.revision))
     common = {"revision": options.revision, "trust_remote_code": options.trust_remote_code}
     tokenizer = AutoTokenizer.from_pretrained(path, **common)
     model, info = AutoModelForSequenceClassification.from_pretrained(

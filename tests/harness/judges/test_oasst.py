@@ -191,3 +191,39 @@ def test_fixture_tokenizer_loads_alike_under_the_upstream_class(tmp_path, neox_t
     assert type(a).__name__ == "GPTNeoXTokenizer"
     assert a(text, add_special_tokens=False)["input_ids"] == b(text, add_special_tokens=False)["input_ids"]
     assert a.convert_tokens_to_ids("<|prompter|>") == 2
+
+
+def test_bfloat16_scores_come_back_as_float64(make_oasst_checkpoint):
+    folder, _, _ = make_oasst_checkpoint()
+    judge = build_judge({"name": "oasst", "model": str(folder), "dtype": "bfloat16", "device": "cpu"})
+    assert judge.model.dtype == torch.bfloat16
+    scores = judge.score(PROMPTS, RESPONSES)
+    assert scores.dtype == np.float64 and np.isfinite(scores).all()
+
+
+def test_hub_id_in_the_offline_cache_loads(make_oasst_checkpoint, tmp_path):
+    """A real study names the judge by Hub id; offline, a cached snapshot must be used."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder, _, _ = make_oasst_checkpoint()
+    repo = tmp_path / "hf_home" / "hub" / "models--OpenAssistant--tiny-rm"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(folder, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    code = (
+        "import json; from harness.judges import build_judge; "
+        "j = build_judge({'name': 'oasst', 'model': 'OpenAssistant/tiny-rm', 'device': 'cpu'}); "
+        f"print(json.dumps(j.score({PROMPTS[:2]!r}, {RESPONSES[:2]!r}).tolist()))"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf_home")}
+    env.pop("HF_HUB_CACHE", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    cached = json.loads(out.stdout.strip().splitlines()[-1])
+    local = build_judge({"name": "oasst", "model": str(folder), "device": "cpu"})
+    np.testing.assert_allclose(cached, local.score(PROMPTS[:2], RESPONSES[:2]), rtol=0, atol=1e-6)
