@@ -20,6 +20,7 @@ in the study YAML); nothing else branches on the method name.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from dataclasses import dataclass
@@ -249,7 +250,9 @@ class Objective:
     def loss_kwargs(self, **hp) -> dict:
         """The keyword arguments ``fn`` takes, from raw or resolved hyperparameters."""
         resolved = self.resolve(**hp)
-        return {k: resolved[k] for k in ("beta", "gamma") if k in resolved}
+        # e.g. SimPO's loss takes the absolute gamma; gamma_beta_ratio is only recorded.
+        accepted = inspect.signature(self.fn).parameters
+        return {k: v for k, v in resolved.items() if k in accepted}
 
     def __call__(
         self,
