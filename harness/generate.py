@@ -47,7 +47,7 @@ class GenerationConfig(BaseModel):
     max_new_tokens: int = Field(128, ge=1)
     temperature: float = Field(1.0, ge=0.0)  # 0 = greedy
     top_p: float = Field(1.0, gt=0.0, le=1.0)
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(64, ge=1)
     seed: int = 0
     backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
 
@@ -57,6 +57,8 @@ class GenerationConfig(BaseModel):
             return cls()
         if isinstance(cfg, cls):
             return cfg
+        if isinstance(cfg, BaseModel):  # e.g. harness.config's `generation:` section
+            cfg = cfg.model_dump()
         if not isinstance(cfg, Mapping):
             raise TypeError(f"generation settings must be a mapping, got {type(cfg).__name__}")
         return cls.model_validate(dict(cfg))
@@ -95,7 +97,9 @@ def chat_messages(i: int, prompt: Any) -> list[dict]:
     if isinstance(prompt, (list, tuple, np.ndarray)) and len(prompt) > 0:
         if all(isinstance(m, Mapping) and "role" in m and "content" in m for m in prompt):
             return [{"role": m["role"], "content": m["content"]} for m in prompt]
-    raise ValueError(f"prompt {i} is not a non-empty list of {{'role', 'content'}} messages: {prompt!r}")
+    raise ValueError(
+        f"prompt {i} is not a non-empty list of {{'role', 'content'}} messages: {prompt!r}"
+    )
 
 
 def format_prompts(tokenizer, prompts: Sequence[Any]) -> list[list[int]]:
@@ -231,7 +235,9 @@ def token_logps(
 class Backend(Protocol):
     name: str
 
-    def generate(self, model, tokenizer, prompts: Sequence[Any], cfg: GenerationConfig) -> Generations:
+    def generate(
+        self, model, tokenizer, prompts: Sequence[Any], cfg: GenerationConfig
+    ) -> Generations:
         ...
 
 
@@ -328,7 +334,9 @@ class VLLMBackend:
                 "(pip install vllm on a CUDA machine), or use backend: hf"
             ) from e
         if not torch.cuda.is_available():
-            raise RuntimeError("generation.backend is 'vllm' but no CUDA GPU is visible; use backend: hf")
+            raise RuntimeError(
+                "generation.backend is 'vllm' but no CUDA GPU is visible; use backend: hf"
+            )
         return vllm
 
     def generate(self, model, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
@@ -371,9 +379,9 @@ class VLLMBackend:
             result.prompt_ids.append(p)
             result.response_ids.append(ids)
             result.responses.append(decode_response(tokenizer, ids, stop_set))
-            result.logps.append(
-                np.array([c.logprobs[t][tok].logprob for t, tok in enumerate(ids)], dtype=np.float64)
-            )
+            # logprobs[t] maps token id -> Logprob; with logprobs=0 it holds the sampled token
+            lp = [c.logprobs[t][tok].logprob for t, tok in enumerate(ids)]
+            result.logps.append(np.array(lp, dtype=np.float64))
             result.finished[i] = c.finish_reason == "stop"
         return result
 

@@ -94,9 +94,10 @@ def sample_table(
     length = np.asarray(length, dtype=np.int64)
     df = pd.DataFrame(
         {
-            "trial_id": pd.Series([str(trial_id)] * n, dtype=object),
-            "prompt_id": pd.Series([str(p) for p in prompt_id], dtype=object),
-            "response": pd.Series([str(r) for r in response], dtype=object),
+            # plain str lists: pandas' default string dtype, the same after a parquet round trip
+            "trial_id": [str(trial_id)] * n,
+            "prompt_id": [str(p) for p in prompt_id],
+            "response": [str(r) for r in response],
             "length": length,
             "score": _arr(score),
             "kl": _arr(kl),
@@ -124,7 +125,9 @@ def model_metrics(samples: pd.DataFrame, logp=None) -> dict[str, float]:
     if logp is not None:
         logp = _arr(logp)
         if logp.shape != length.shape:
-            raise ValueError(f"model_metrics: {logp.shape[0]} logp values for {length.shape[0]} rows")
+            raise ValueError(
+                f"model_metrics: {logp.shape[0]} logp values for {length.shape[0]} rows"
+            )
         rho = spearman(length, per_token(logp, length))
     out = {
         "mean_score": float(np.mean(_arr(samples["score"]))),

@@ -76,7 +76,8 @@ def saved(tmp_path_factory, tok, model):
 
 @pytest.fixture(scope="module")
 def prompts():
-    return [r["prompt"] for r in build_data(WorldConfig(n_train_prompts=4, n_eval_prompts=6)).eval_prompts]
+    data = build_data(WorldConfig(n_train_prompts=4, n_eval_prompts=6))
+    return [r["prompt"] for r in data.eval_prompts]
 
 
 def end_id(tok) -> int:
