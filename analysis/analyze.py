@@ -1,0 +1,85 @@
+"""Every statistic of a study in one object: the single computation path behind the report.
+
+``analyze(study)`` calls the package functions once each, on one shared prompt bootstrap, and
+keeps their tables; the report, its figures and the notebooks read from it, so a number in the
+report is exactly what the function that defines it returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.expected_max import budget_curves, budget_table, trials_to_beat_table
+from analysis.headtohead import elo_table, head_to_head, missing_models
+from analysis.importance import importance_table
+from analysis.load import Study
+from analysis.performance import config_table, performance_table
+from analysis.poi import poi_table
+from analysis.recommend import MethodChoice, choose_method, search_ranges, start_configs
+from analysis.scores import ConfigScores, config_scores
+from analysis.sensitivity import sensitivity_params
+from analysis.tables import best_config_table, best_configs, head_to_head_table
+from analysis.topk import DEFAULT_KS, representatives, top_k_counts, top_k_samples
+
+BUDGETS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class StudyAnalysis:
+    study: Study
+    cs: ConfigScores
+    configs: pd.DataFrame  # config_table
+    performance: pd.DataFrame  # performance_table
+    curves: pd.DataFrame  # budget_curves
+    curves_gain: pd.DataFrame  # budget_curves(relative=True): gain over SFT
+    budgets: pd.DataFrame  # budget_table (without replacement)
+    to_beat: pd.DataFrame  # trials_to_beat_table
+    poi: pd.DataFrame  # poi_table
+    representatives: pd.DataFrame
+    h2h: pd.DataFrame  # head_to_head
+    h2h_table: pd.DataFrame  # head_to_head_table
+    missing: pd.DataFrame  # representatives without responses
+    elo: pd.DataFrame | None
+    topk_samples: pd.DataFrame
+    topk_counts: pd.DataFrame
+    best: pd.DataFrame  # best_configs
+    table1_rel: pd.DataFrame
+    table1_abs: pd.DataFrame
+    importances: pd.DataFrame
+    sensitivity_params: dict
+    starts: pd.DataFrame  # start_configs
+    ranges: pd.DataFrame  # search_ranges
+    choice: MethodChoice
+    options: dict
+
+
+def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
+            ks=DEFAULT_KS, decision_budget: int = 3, evaluators=None,
+            level: float = 0.95) -> StudyAnalysis:
+    """Compute every table of the report for ``study`` (``n_boot`` prompt-bootstrap replicates,
+    ``seed``; ``decision_budget``: the budget at which methods are ranked)."""
+    cs = config_scores(study, n_boot=n_boot, seed=seed, level=level)
+    configs = config_table(study, cs)
+    h2h = head_to_head(study, cs)
+    elo = elo_table(study, cs) if len(h2h) else None
+    return StudyAnalysis(
+        study=study, cs=cs, configs=configs,
+        performance=performance_table(study, cs),
+        curves=budget_curves(cs), curves_gain=budget_curves(cs, relative=True),
+        budgets=budget_table(cs, budgets),
+        to_beat=trials_to_beat_table(cs),
+        poi=poi_table(cs),
+        representatives=representatives(study),
+        h2h=h2h, h2h_table=head_to_head_table(h2h), missing=missing_models(study), elo=elo,
+        topk_samples=top_k_samples(study, ks), topk_counts=top_k_counts(study, ks),
+        best=best_configs(study),
+        table1_rel=best_config_table(study), table1_abs=best_config_table(study, absolute=True),
+        importances=importance_table(study, evaluators, seed),
+        sensitivity_params={m: sensitivity_params(configs, m) for m in study.methods},
+        starts=start_configs(configs, cs), ranges=search_ranges(configs),
+        choice=choose_method(cs, decision_budget, budgets),
+        options=dict(n_boot=n_boot, seed=seed, budgets=tuple(budgets), ks=tuple(ks),
+                     decision_budget=decision_budget, level=level),
+    )

@@ -1,0 +1,45 @@
+"""Number formats shared by the report, the notebooks and the tests (one way to print a value)."""
+
+from __future__ import annotations
+
+import math
+
+SCORE_DIGITS = 3
+
+
+def num(x, digits: int = SCORE_DIGITS) -> str:
+    """A score-like number: fixed decimals, '-' for NaN/None."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{float(x):.{digits}f}"
+
+
+def pct(x, digits: int = 0) -> str:
+    """A share in [0, 1] as a percentage."""
+    if x is None or math.isnan(float(x)):
+        return "-"
+    return f"{100.0 * float(x):.{digits}f}%"
+
+
+def rate(x, digits: int = 1) -> str:
+    """A rate already in percent (win rates)."""
+    return num(x, digits)
+
+
+def ci(est, lo, hi, digits: int = SCORE_DIGITS, kind=num) -> str:
+    """'est [lo, hi]'."""
+    return f"{kind(est, digits)} [{kind(lo, digits)}, {kind(hi, digits)}]"
+
+
+def signed_pct(x, digits: int = 1) -> str:
+    """A relative change in percent with its sign."""
+    if x is None or math.isnan(float(x)):
+        return "-"
+    return f"{float(x):+.{digits}f}%"
+
+
+def trials(n) -> str:
+    """A trial count where NaN means 'not within the grid'."""
+    if n is None or math.isnan(float(n)):
+        return "never"
+    return str(int(n))

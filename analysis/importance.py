@@ -1,0 +1,117 @@
+"""Hyperparameter importance with Optuna over a finished grid.
+
+Each trial of a method becomes a finished Optuna trial (``optuna.trial.create_trial``) with its
+grid axes as parameters and ``mean_score`` as the value; failed/diverged trials enter with state
+FAIL, which Optuna's evaluators ignore (their count is reported beside the importances).
+Learning rate and beta are log-scaled. Evaluators (``optuna.importance``):
+
+- ``ped_anova``: PED-ANOVA (Watanabe et al., IJCAI 2023): which parameters matter for reaching
+  the top ``target_quantile`` of trials, ``max(0.1, 5 / n_complete)`` (it needs >= 5 trials
+  in the top quantile; facts.md); needs more than 5 completed trials.
+- ``fanova``: fANOVA (Hutter et al., ICML 2014), a random-forest variance decomposition; needs
+  scikit-learn, seeded.
+
+Importances are normalised to sum to 1 per evaluator.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import warnings
+
+import pandas as pd
+
+from analysis.load import Study, grid_axes
+from harness.schema import STATUS_OK
+
+LOG_SCALED = ("beta", "learning_rate")
+MIN_COMPLETE_PED = 6
+
+
+def available_evaluators() -> list[str]:
+    """``ped_anova`` always; ``fanova`` when scikit-learn is installed."""
+    return ["ped_anova"] + (["fanova"] if importlib.util.find_spec("sklearn") else [])
+
+
+def _distribution(param: str, values):
+    import optuna
+
+    if param == "epochs":
+        return optuna.distributions.IntDistribution(int(min(values)), int(max(values)))
+    low, high = float(min(values)), float(max(values))
+    return optuna.distributions.FloatDistribution(low, high, log=param in LOG_SCALED and low > 0)
+
+
+def grid_study(trials: pd.DataFrame, metric: str = "mean_score"):
+    """An Optuna study (maximize) holding one method's ``trials`` as finished trials."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    axes = grid_axes(trials)
+    dists = {a: _distribution(a, trials[a].dropna().unique()) for a in axes}
+    study = optuna.create_study(direction="maximize")
+    for row in trials.itertuples(index=False):
+        params = {a: (int(getattr(row, a)) if a == "epochs" else float(getattr(row, a)))
+                  for a in axes}
+        ok = row.status == STATUS_OK and not math.isnan(getattr(row, metric))
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions=dists,
+            value=float(getattr(row, metric)) if ok else None,
+            state=optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL,
+        ))
+    return study
+
+
+def param_importances(study: Study, method: str, evaluators=None, seed: int = 0,
+                      metric: str = "mean_score") -> pd.DataFrame:
+    """Importance of each grid axis of ``method``. Columns: method, evaluator, param,
+    importance, n_complete, n_failed, note (why an evaluator was skipped; importance NaN)."""
+    import optuna
+
+    trials = study.method_trials(method)
+    axes = grid_axes(trials)
+    evaluators = available_evaluators() if evaluators is None else list(evaluators)
+    n_complete = int((trials["status"] == STATUS_OK).sum())
+    n_failed = len(trials) - n_complete
+    base = dict(method=method, n_complete=n_complete, n_failed=n_failed)
+    rows = []
+    if not axes:
+        return pd.DataFrame([dict(base, evaluator=e, param=None, importance=math.nan,
+                                  note="a single config: nothing to attribute")
+                             for e in evaluators])
+    ostudy = grid_study(trials, metric)
+    for name in evaluators:
+        note = None
+        if name == "ped_anova":
+            if n_complete < MIN_COMPLETE_PED:
+                note = f"PED-ANOVA needs >= {MIN_COMPLETE_PED} completed trials"
+            else:
+                q = max(0.1, 5.0 / n_complete)
+                ev = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=q)
+        elif name == "fanova":
+            if importlib.util.find_spec("sklearn") is None:
+                note = "fANOVA needs scikit-learn"
+            elif n_complete < 2:
+                note = "fANOVA needs >= 2 completed trials"
+            else:
+                ev = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+        else:
+            raise ValueError(f"unknown evaluator {name!r}; known: ped_anova, fanova")
+        if note:
+            rows += [dict(base, evaluator=name, param=a, importance=math.nan, note=note)
+                     for a in axes]
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # experimental-API and constant-value warnings
+            imp = optuna.importance.get_param_importances(ostudy, evaluator=ev, params=axes)
+        rows += [dict(base, evaluator=name, param=a, importance=float(imp.get(a, 0.0)), note=None)
+                 for a in axes]
+    return pd.DataFrame(rows, columns=["method", "evaluator", "param", "importance",
+                                       "n_complete", "n_failed", "note"])
+
+
+def importance_table(study: Study, evaluators=None, seed: int = 0) -> pd.DataFrame:
+    """``param_importances`` of every method, stacked."""
+    return pd.concat([param_importances(study, m, evaluators, seed) for m in study.methods],
+                     ignore_index=True)

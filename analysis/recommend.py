@@ -1,0 +1,163 @@
+"""Recommendations: which method to start with, a robust starting config, ranges worth searching.
+
+- Robust starting config: each config's *neighbourhood score* is the mean ``score`` (failures at
+  the floor) of the config and its grid neighbours (configs one step away on exactly one axis,
+  plus repeats of the same config under other seeds). The recommended start maximises it, so a
+  lone lucky config surrounded by poor ones loses to a good region of the grid. Ties: the
+  config's own score, then trial_id.
+- Ranges worth searching: per axis, the grid values present among the top quarter of configs by
+  score (at least 3 configs; completed ones only).
+- Which method: the highest expected best-of-n score (without replacement,
+  ``analysis.expected_max``) at ``budget`` trials. The comparison with every other method is
+  paired over the prompt bootstrap: the difference of expected bests, its interval, the share of
+  replicates where the leader is ahead, and whether the two marginal intervals overlap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.expected_max import expected_max_curve
+from analysis.load import GRID_AXES, Study, grid_axes
+from analysis.scores import ConfigScores
+from harness.schema import STATUS_OK
+
+TOP_SHARE = 0.25
+MIN_TOP = 3
+
+
+def neighbourhoods(configs: pd.DataFrame) -> list[np.ndarray]:
+    """For each row of one method's ``configs`` (positional), the positions of its neighbourhood
+    (itself, repeats, and configs one grid step away along one axis)."""
+    axes = grid_axes(configs)
+    if not axes:
+        return [np.arange(len(configs)) for _ in range(len(configs))]
+    idx = np.stack([
+        configs[a].map({v: i for i, v in enumerate(sorted(configs[a].dropna().unique()))})
+        .to_numpy(dtype=float) for a in axes], axis=1)
+    dist = np.abs(idx[:, None, :] - idx[None, :, :])
+    near = (np.nan_to_num(dist, nan=99).sum(axis=-1) <= 1)
+    return [np.flatnonzero(row) for row in near]
+
+
+def neighbourhood_scores(configs: pd.DataFrame, reps: np.ndarray | None = None):
+    """Mean ``score`` over each config's neighbourhood: (C,), and (B, C) for ``reps`` (B, C)."""
+    hoods = neighbourhoods(configs)
+    score = configs["score"].to_numpy(float)
+    point = np.array([score[h].mean() for h in hoods])
+    if reps is None:
+        return point
+    return point, np.stack([reps[:, h].mean(axis=1) for h in hoods], axis=1)
+
+
+def start_configs(configs: pd.DataFrame, cs: ConfigScores) -> pd.DataFrame:
+    """Per method the recommended starting config, chosen among the configs that completed.
+
+    Columns: method, trial_id, the hyperparameters, status, score (+lo/hi), neighbourhood
+    (+lo/hi), n_neighbours, rank_by_score (1 = best), best_score. A method none of whose trials
+    completed gets a row with trial_id None and NaN numbers.
+    """
+    rows = []
+    for m in dict.fromkeys(configs["method"]):
+        sub = configs[configs["method"] == m].reset_index(drop=True)
+        _, reps = cs.effective(m)
+        hoods = neighbourhoods(sub)
+        hood, hood_reps = neighbourhood_scores(sub, reps)
+        candidates = [i for i in range(len(sub)) if sub.at[i, "status"] == STATUS_OK]
+        if not candidates:
+            rows.append(dict(method=m, trial_id=None, status="none completed"))
+            continue
+        i = min(candidates, key=lambda i: (-hood[i], -sub.at[i, "score"], sub.at[i, "trial_id"]))
+        h_lo, h_hi = cs.interval(hood_reps[:, i])
+        rank = int((sub["score"] > sub.at[i, "score"]).sum()) + 1
+        row = {k: sub.at[i, k] for k in ("trial_id", *GRID_AXES, "status")}
+        rows.append(dict(method=m, **row, score=float(sub.at[i, "score"]),
+                         score_lo=float(sub.at[i, "score_lo"]), score_hi=float(sub.at[i, "score_hi"]),
+                         neighbourhood=float(hood[i]), neighbourhood_lo=float(h_lo),
+                         neighbourhood_hi=float(h_hi), n_neighbours=len(hoods[i]) - 1,
+                         rank_by_score=rank, best_score=float(sub["score"].max())))
+    cols = ["method", "trial_id", *GRID_AXES, "status", "score", "score_lo", "score_hi",
+            "neighbourhood", "neighbourhood_lo", "neighbourhood_hi", "n_neighbours",
+            "rank_by_score", "best_score"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def search_ranges(configs: pd.DataFrame) -> pd.DataFrame:
+    """Per method and grid axis: the values seen among the top quarter of configs by score.
+
+    Columns: method, param, values (sorted list), low, high, grid_values, full_grid, n_top.
+    """
+    rows = []
+    for m in dict.fromkeys(configs["method"]):
+        sub = configs[configs["method"] == m]
+        done = sub[sub["status"] == STATUS_OK]
+        if done.empty:
+            continue
+        n_top = min(len(done), max(MIN_TOP, math.ceil(TOP_SHARE * len(sub))))
+        top = done.sort_values(["score", "trial_id"], ascending=[False, True]).head(n_top)
+        for a in grid_axes(sub):
+            grid = sorted(sub[a].dropna().unique())
+            vals = sorted(top[a].dropna().unique())
+            rows.append(dict(method=m, param=a, values=vals, low=min(vals), high=max(vals),
+                             grid_values=grid, full_grid=(vals == grid), n_top=n_top))
+    return pd.DataFrame(rows, columns=["method", "param", "values", "low", "high",
+                                       "grid_values", "full_grid", "n_top"])
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """The method to start with at ``budget`` trials and how firmly the data say so."""
+
+    method: str
+    budget: int
+    expected_best: float
+    comparisons: pd.DataFrame  # vs every other method, see ``choose_method``
+    leaders: pd.DataFrame  # per budget: method with the highest expected best
+
+
+def choose_method(cs: ConfigScores, budget: int = 3, budgets=(1, 3, 5, 10)) -> MethodChoice:
+    """Rank methods by expected best-of-``budget`` (without replacement) among the methods with
+    a completed trial; compare the leader with each other method on paired replicates.
+
+    ``comparisons`` columns: method, n, leader_best (+lo/hi), other_best (+lo/hi), diff
+    (+lo/hi), p_ahead (share of replicates with the leader ahead), overlap (marginal intervals
+    overlap), separated (the difference interval excludes 0).
+    """
+    methods = list(dict.fromkeys(cs.methods))
+    n_max = max(max(budgets), budget)
+    curves, rep_curves = {}, {}
+    for m in methods:
+        point, reps = cs.effective(m)
+        curves[m] = expected_max_curve(point, n_max)
+        rep_curves[m] = expected_max_curve(reps, n_max)
+    # A method with no completed trial has nothing to start from; it leads only if none has.
+    done = [m for m in methods if cs.ok[cs.index(m)].any()] or methods
+    leader = max(done, key=lambda m: (curves[m][budget - 1], -methods.index(m)))
+    rows = []
+    for other in methods:
+        if other == leader:
+            continue
+        for n in sorted(set(budgets) | {budget}):
+            a, b = rep_curves[leader][:, n - 1], rep_curves[other][:, n - 1]
+            a_lo, a_hi = cs.interval(a)
+            b_lo, b_hi = cs.interval(b)
+            d_lo, d_hi = cs.interval(a - b)
+            rows.append(dict(
+                method=other, n=n,
+                leader_best=curves[leader][n - 1], leader_lo=a_lo, leader_hi=a_hi,
+                other_best=curves[other][n - 1], other_lo=b_lo, other_hi=b_hi,
+                diff=curves[leader][n - 1] - curves[other][n - 1], diff_lo=d_lo, diff_hi=d_hi,
+                p_ahead=float(np.mean(a > b)),
+                overlap=bool(a_lo <= b_hi and b_lo <= a_hi),
+                separated=bool(d_lo > 0 or d_hi < 0),
+            ))
+    leaders = pd.DataFrame([
+        dict(n=n, method=max(methods, key=lambda m: (curves[m][n - 1], -methods.index(m))),
+             expected_best=max(curves[m][n - 1] for m in methods))
+        for n in budgets])
+    return MethodChoice(method=leader, budget=budget, expected_best=float(curves[leader][budget - 1]),
+                        comparisons=pd.DataFrame(rows), leaders=leaders)

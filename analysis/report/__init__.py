@@ -1,0 +1,68 @@
+"""The recommendation report: ``python -m analysis.report results/<study> [--out DIR]``.
+
+Writes ``report.md``, a self-contained ``report.html`` (figures embedded as base64 PNG) and the
+figures as PNG under ``figures/``, all through atomic writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import markdown
+
+from analysis.analyze import StudyAnalysis, analyze
+from analysis.load import load_study
+from analysis.report.document import render_markdown
+from analysis.report.figures import ReportFigure, report_figures
+from harness.io import atomic_path, write_text_atomic
+
+FIG_DIR = "figures"
+CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1100px;
+       margin: 2em auto; padding: 0 1em; line-height: 1.45; color: #222; }
+table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+img { max-width: 100%; }
+code, pre { background: #f6f6f6; }
+pre { padding: 0.6em; overflow-x: auto; }
+"""
+
+
+def to_html(md_text: str, figures: list[ReportFigure], title: str,
+            fig_dir: str = FIG_DIR) -> str:
+    """Markdown -> one HTML page with every ``fig_dir/<name>.png`` inlined as a data URI."""
+    body = markdown.markdown(md_text, extensions=["tables", "fenced_code", "md_in_html"])
+    for f in figures:
+        data = base64.b64encode(f.png).decode("ascii")
+        body = body.replace(f'src="{fig_dir}/{f.name}.png"', f'src="data:image/png;base64,{data}"')
+    leftover = re.findall(r'src="(?!data:)([^"]+)"', body)
+    if leftover:
+        raise RuntimeError(f"report.html would link external files: {leftover}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def write_report(a: StudyAnalysis, out: str | Path) -> Path:
+    """Render ``a`` into ``out`` (report.md, report.html, figures/*.png); return ``out``."""
+    out = Path(out)
+    figures = report_figures(a)
+    md_text = render_markdown(a, figures, FIG_DIR)
+    (out / FIG_DIR).mkdir(parents=True, exist_ok=True)
+    for f in figures:
+        with atomic_path(out / FIG_DIR / f"{f.name}.png", suffix=".png") as tmp:
+            tmp.write_bytes(f.png)
+    write_text_atomic(out / "report.md", md_text)
+    write_text_atomic(out / "report.html", to_html(md_text, figures, f"Report: {a.study.name}"))
+    return out
+
+
+def build_report(results_dir: str | Path, out: str | Path | None = None, n_boot: int = 1000,
+                 seed: int = 0, decision_budget: int = 3, evaluators=None) -> Path:
+    """Load ``results_dir``, analyse it and write the report (default: ``results_dir/report``)."""
+    study = load_study(results_dir)
+    a = analyze(study, n_boot=n_boot, seed=seed, decision_budget=decision_budget,
+                evaluators=evaluators)
+    return write_report(a, Path(results_dir) / "report" if out is None else out)

@@ -1,0 +1,36 @@
+"""``python -m analysis.report results/<study> [--out DIR] [--n-boot N] [--seed S]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # a report needs no display
+
+from analysis.load import ResultsError  # noqa: E402
+from analysis.report import build_report  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m analysis.report", description=__doc__)
+    ap.add_argument("results_dir", help="a results/<study>/ folder")
+    ap.add_argument("--out", default=None, help="output folder (default: RESULTS_DIR/report)")
+    ap.add_argument("--n-boot", type=int, default=1000, help="prompt-bootstrap replicates")
+    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    ap.add_argument("--budget", type=int, default=3,
+                    help="budget (trials) at which methods are ranked for the recommendation")
+    args = ap.parse_args(argv)
+    try:
+        out = build_report(args.results_dir, args.out, n_boot=args.n_boot, seed=args.seed,
+                           decision_budget=args.budget)
+    except ResultsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out / 'report.md'}, {out / 'report.html'} and {out / 'figures'}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The report's figures, drawn from a ``StudyAnalysis`` (never recomputed), with captions."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from analysis import figures as F
+from analysis.analyze import StudyAnalysis
+from analysis.report import sentences as S
+from analysis.style import param_label
+
+SENSITIVITY_ORDER = ("beta", "gamma_beta_ratio", "gamma", "learning_rate", "epochs")
+
+
+@dataclass
+class ReportFigure:
+    name: str  # file stem
+    title: str
+    caption: str  # what it shows in this study
+    png: bytes
+
+
+def _png(fig: Figure, dpi: int = 110) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)  # constrained layout already fits the labels
+    return buf.getvalue()
+
+
+def report_figures(a: StudyAnalysis) -> list[ReportFigure]:
+    cs = a.cs
+    out = [
+        ReportFigure("fig1_distribution", "Expected-performance distribution",
+                     S.distribution_sentence(a),
+                     _png(F.plot_performance_distribution(a.configs, cs.sft_point, cs.floor))),
+        ReportFigure("fig2_budget", "Expected best-of-n against the budget",
+                     S.budget_sentence(a) + " The y axis is the gain over the SFT model on the "
+                     "same prompts, so the bands leave out the prompt set's shared difficulty; "
+                     "dotted lines draw configs with replacement.",
+                     _png(F.plot_budget_curves(a.curves_gain, cs.sft_point))),
+        ReportFigure("fig3_length_topk", "Response length of the top-k% configs",
+                     S.topk_sentence(a, "length", "response length", "tokens", 0),
+                     _png(F.plot_topk_length(a.topk_samples, a.topk_counts))),
+        ReportFigure("fig4_kl_topk", "KL and per-token KL of the top-k% configs",
+                     S.topk_sentence(a, "kl", "KL to SFT", "nats per response", 1) + " "
+                     + S.topk_sentence(a, "kl_per_token", "per-token KL", "nats/token", 3),
+                     _png(F.plot_topk_kl(a.topk_samples, a.topk_counts))),
+        ReportFigure("fig5_kl_vs_score", "Mean per-token KL against mean score",
+                     S.kl_score_sentence(a), _png(F.plot_kl_vs_score(a.configs, cs.sft_point))),
+    ]
+    params = [p for p in SENSITIVITY_ORDER
+              if any(p in ps for ps in a.sensitivity_params.values())]
+    for p in params:
+        out.append(ReportFigure(
+            f"fig6_sensitivity_{p}", f"Sensitivity to {param_label(p)}",
+            S.sensitivity_sentence(a, p),
+            _png(F.plot_sensitivity_param(a.configs, p, cs.sft_point, cs.floor,
+                                          a.sensitivity_params))))
+    if a.importances["importance"].notna().any():
+        out.append(ReportFigure("fig6_importance", "Hyperparameter importance",
+                                S.importance_sentence(a), _png(F.plot_importances(a.importances))))
+    if len(a.h2h):
+        out.append(ReportFigure("fig7_head_to_head", "Head-to-head win rates (row beats column)",
+                                S.h2h_sentence(a), _png(F.plot_head_to_head_grid(a.h2h))))
+    return out
