@@ -11,7 +11,8 @@ same model, same weight names (``gpt_neox.*`` body, ``out_proj.{weight,bias}`` h
     h = GPTNeoXModel(input_ids, attention_mask).last_hidden_state        # (B, T, H)
     pooled = h[b, last non-pad position of row b]   (pooling "last")     # (B, H)
            = sum_t h[b, t] m[b, t] / sum_t m[b, t]  (pooling "mean")
-    logits = out_proj(pooled)                                            # (B, 1); score = logits[:, 0]
+    logits = out_proj(pooled)                                            # (B, 1)
+    score = logits[:, 0]
 
 The last non-pad position is ``argmax_t cumsum_t(mask)`` (upstream's formula): under right
 padding the cumsum plateaus after the last real token and argmax returns the first maximum;

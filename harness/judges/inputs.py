@@ -30,7 +30,9 @@ def _as_messages(i: int, prompt: Any) -> list[dict]:
             raise ValueError(f"prompt {i} message {j} has role {msg.get('role')!r}; roles: {ROLES}")
         messages.append({"role": msg["role"], "content": msg["content"]})
     if messages[-1]["role"] != "user":
-        raise ValueError(f"prompt {i} must end with a user message, ends with {messages[-1]['role']!r}")
+        raise ValueError(
+            f"prompt {i} must end with a user message, ends with {messages[-1]['role']!r}"
+        )
     return messages
 
 
@@ -46,7 +48,9 @@ def check_inputs(
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     for i, r in enumerate(responses):
         if not isinstance(r, str):
-            raise ValueError(f"response {i} must be a string (empty is fine), got {type(r).__name__}")
+            raise ValueError(
+                f"response {i} must be a string (empty is fine), got {type(r).__name__}"
+            )
     return [_as_messages(i, p) for i, p in enumerate(prompts)], responses
 
 

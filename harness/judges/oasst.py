@@ -91,7 +91,8 @@ def build_oasst_judge(options: OasstOptions):
 
     def encode(messages: list[dict], response: str) -> list[int]:
         # The special tokens are written out in the text, so the tokenizer must add none.
-        return list(tokenizer(oasst_text(messages, response), add_special_tokens=False)["input_ids"])
+        text = oasst_text(messages, response)
+        return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     # The model pools by the attention mask, so the pad id only has to be a valid id.
     pad_id = next(

@@ -90,7 +90,9 @@ def build_reward_model_judge(options: RewardModelOptions):
     text_config = model.config.get_text_config()
     pad_id = text_config.pad_token_id
     if pad_id is None:
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        pad_id = tokenizer.pad_token_id
+        if pad_id is None:
+            pad_id = tokenizer.eos_token_id
         if pad_id is None:
             raise JudgeLoadError(
                 f"reward model {options.model}: neither its config nor its tokenizer defines a "
@@ -103,8 +105,11 @@ def build_reward_model_judge(options: RewardModelOptions):
     if template == "auto":
         template = "chat_template" if tokenizer.chat_template else "plain"
     if template == "chat_template" and not tokenizer.chat_template:
-        raise JudgeLoadError(f"reward model {options.model}: template: chat_template, but its tokenizer has none")
-    encode = chat_template_encoder(tokenizer) if template == "chat_template" else plain_encoder(tokenizer)
+        raise JudgeLoadError(
+            f"reward model {options.model}: template: chat_template, but its tokenizer has none"
+        )
+    encoder = chat_template_encoder if template == "chat_template" else plain_encoder
+    encode = encoder(tokenizer)
 
     device = resolve_device(options.device)
     model.to(device).eval()

@@ -84,7 +84,8 @@ def score_token_ids(
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             if logits.ndim != 2 or logits.shape[1] != 1:
                 raise ValueError(
-                    f"a reward model must return logits of shape (batch, 1), got {tuple(logits.shape)}"
+                    "a reward model must return logits of shape (batch, 1), "
+                    f"got {tuple(logits.shape)}"
                 )
             out[rows] = logits[:, 0].float().cpu().numpy()
     return out

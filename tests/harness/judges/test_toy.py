@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from harness.judges import build_judge
-
-judge_module = pytest.importorskip("harness.toyworld.judge")
-world = pytest.importorskip("harness.toyworld.world")
+from harness.toyworld import judge as judge_module
+from harness.toyworld import world
 
 
 def test_scores_are_gold_score_of_the_last_user_message():
