@@ -1,0 +1,194 @@
+"""One trainer for DPO, LN-DPO and SimPO: TRL's DPOTrainer with the loss from the registry.
+
+:class:`PreferenceTrainer` subclasses ``trl.DPOTrainer`` at its loss hook (``_compute_loss``,
+what ``compute_loss`` calls) and at its reference-precompute hook. So tokenization (chat
+template, prompt/completion split), batching, truncation, the optimizer and the scheduler are
+TRL's and identical across methods; only the objective differs
+(:mod:`harness.objectives`). The reference model never enters a trial: DPO and LN-DPO read
+the reference log-probs of every pair from the shared cache (:mod:`harness.reference`).
+
+The trained policy is kept in memory and returned for the trial's evaluation (saving a 14B
+policy per trial would cost more disk and time than the evaluation); ``save_model=True``
+saves it to the output folder as well.
+
+A non-finite loss or gradient stops training with status ``diverged`` and the step at which it
+happened; the caller always gets a :class:`TrainResult`, never an exception from divergence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.objectives import get_objective
+from harness.schema import STATUS_DIVERGED, STATUS_OK
+
+log = logging.getLogger(__name__)
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+
+class Diverged(RuntimeError):
+    def __init__(self, step: int, what: str):
+        super().__init__(f"non-finite {what} at step {step}")
+        self.step = step
+        self.what = what
+
+
+@dataclass
+class TrainResult:
+    status: str  # ok | diverged
+    model: Any  # the trained policy (in memory), or None if diverged
+    metrics: dict = field(default_factory=dict)  # train_loss, reward_accuracy, reward_margin, ...
+    timings: dict = field(default_factory=dict)  # time_train_s, peak_rss_mb
+    diverged_step: int | None = None
+    error: str | None = None
+
+
+def to_trl_rows(pairs: pd.DataFrame) -> list[dict]:
+    """Train pairs -> TRL's conversational preference format (``pair_id`` kept for lookups)."""
+    return [
+        {
+            "pair_id": str(r.pair_id),
+            "prompt": [dict(m) for m in r.prompt],
+            "chosen": [{"role": "assistant", "content": r.chosen}],
+            "rejected": [{"role": "assistant", "content": r.rejected}],
+        }
+        for r in pairs.itertuples(index=False)
+    ]
+
+
+def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=0.1,
+              tensorboard=False):
+    """DPOConfig from the study's ``training`` section; identical for every method."""
+    import torch
+    from trl import DPOConfig
+
+    cuda = torch.cuda.is_available()
+    bf16 = cuda and dtype in ("auto", "bfloat16")
+    return DPOConfig(
+        output_dir=str(output_dir),
+        learning_rate=learning_rate,
+        num_train_epochs=epochs,
+        per_device_train_batch_size=training.batch_size,
+        per_device_eval_batch_size=training.batch_size,
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        max_length=training.max_length,
+        truncation_mode=training.truncation_mode,
+        warmup_steps=training.warmup_ratio,  # a float < 1 is a share of the steps
+        lr_scheduler_type=training.lr_scheduler_type,
+        gradient_checkpointing=training.gradient_checkpointing,
+        logging_steps=training.logging_steps,
+        seed=seed,
+        data_seed=seed,
+        beta=beta,
+        precompute_ref_log_probs=True,  # never load a reference model; our hook supplies them
+        bf16=bf16,
+        use_cpu=not cuda,
+        # TensorBoard event files land in <output_dir>/runs/ (transformers' default).
+        report_to=["tensorboard"] if tensorboard else "none",
+        save_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataset_num_proc=None,
+    )
+
+
+def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference):
+    """A PreferenceTrainer (imported lazily: TRL takes seconds to import)."""
+    from datasets import Dataset, disable_progress_bars
+
+    from harness.preference_trainer import PreferenceTrainer
+
+    disable_progress_bars()
+    return PreferenceTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        objective=objective,
+        hparams=hparams,
+        reference=reference,
+    )
+
+
+def train_policy(
+    *,
+    method: str,
+    hparams: dict,
+    learning_rate: float,
+    epochs: float,
+    seed: int,
+    training,
+    policy_path: str,
+    train_pairs: pd.DataFrame,
+    heldout_pairs: pd.DataFrame | None = None,
+    reference: dict | None = None,
+    output_dir: str | Path,
+    dtype: str = "auto",
+    save_model: bool = False,
+    tensorboard: bool = True,
+) -> TrainResult:
+    """Train one policy from the SFT model at ``policy_path`` with objective ``method``.
+
+    ``hparams`` are the method's resolved hyperparameters (``Objective.resolve``); ``reference``
+    maps ``pair_id -> (ref_chosen_logp, ref_rejected_logp)`` and is required by methods whose
+    objective needs a reference. ``training`` is the study's ``training`` section.
+    """
+    from transformers.trainer_callback import PrinterCallback
+
+    from harness.models import load_causal_lm, load_tokenizer, peak_memory_mb
+    from harness.preference_trainer import pair_statistics
+
+    objective = get_objective(method)
+    hparams = objective.resolve(**hparams)
+    if objective.needs_reference and reference is None:
+        raise ValueError(f"{method} needs the reference log-probs cache (reference=None given)")
+
+    t0 = time.perf_counter()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = load_tokenizer(policy_path)
+    model = load_causal_lm(policy_path, dtype=dtype)
+    model.train()
+    args = _trl_args(
+        training, output_dir=output_dir, learning_rate=learning_rate, epochs=epochs, seed=seed,
+        dtype=dtype, beta=hparams["beta"],
+        tensorboard=tensorboard,
+    )
+    trainer = _make_trainer(model, tokenizer, to_trl_rows(train_pairs), args, objective, hparams,
+                            reference)
+    trainer.remove_callback(PrinterCallback)
+
+    status, model_out, diverged_step, error = STATUS_OK, model, None, None
+    try:
+        trainer.train()
+    except Diverged as e:
+        status, model_out, diverged_step, error = STATUS_DIVERGED, None, e.step, str(e)
+        log.warning("trial diverged: %s", e)
+    time_train = time.perf_counter() - t0
+
+    metrics: dict = {"train_loss": trainer.last_train_loss, "diverged_step": diverged_step}
+    if status == STATUS_OK and heldout_pairs is not None and len(heldout_pairs):
+        stats = pair_statistics(trainer, to_trl_rows(heldout_pairs))
+        metrics["reward_accuracy"] = stats["reward_accuracy"]
+        metrics["reward_margin"] = stats["reward_margin"]
+    if status == STATUS_OK:
+        model_out.eval()
+        if save_model:
+            trainer.save_model(str(output_dir / "policy"))
+            tokenizer.save_pretrained(str(output_dir / "policy"))
+    return TrainResult(
+        status=status,
+        model=model_out,
+        metrics=metrics,
+        timings={"time_train_s": time_train, "peak_rss_mb": peak_memory_mb()},
+        diverged_step=diverged_step,
+        error=error,
+    )
