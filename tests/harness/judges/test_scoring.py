@@ -73,3 +73,8 @@ def test_check_inputs_accepts_parquet_shaped_prompts_and_names_bad_ones():
         check_inputs([[{"role": "bot", "content": "a"}]], ["a"])
     with pytest.raises(ValueError, match="prompt 0 message 0 must be a mapping"):
         check_inputs([[{"role": "user", "content": None}]], ["a"])
+
+
+def test_no_inputs_give_an_empty_float64_array():
+    scores = score_token_ids(SumOfRealTokens(), [], pad_id=0, batch_size=4)
+    assert scores.shape == (0,) and scores.dtype == np.float64
