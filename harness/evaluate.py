@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     trial_id = args.trial_id or Path(str(args.model)).name
     result = evaluate_policy(model, tokenizer, sft_model, eval_df, baseline, judge, cfg, trial_id)
 
-    print(metrics_table({BASELINE_TRIAL_ID: model_metrics(baseline), trial_id: result.metrics}))
+    rows = {f"{BASELINE_TRIAL_ID} (baseline)": model_metrics(baseline), trial_id: result.metrics}
+    print(metrics_table(rows))
     print("  ".join(f"{k}={v:.2f}" for k, v in result.timings.items()))
     if args.out:
         write_parquet_atomic(args.out, result.samples)

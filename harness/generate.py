@@ -199,6 +199,7 @@ def token_logps(
     position ids counted over real tokens. Only the response positions' logits are kept
     (``logits_to_keep``). Returns float64 arrays, ``len(out[i]) == len(response_ids[i])``.
     """
+    model.eval()
     device = next(model.parameters()).device
     out: list[np.ndarray] = []
     for start in range(0, len(prompt_ids), batch_size):
@@ -278,6 +279,7 @@ class HFBackend:
         gen_cfg = self.generation_config(tokenizer, cfg)
         stops = set(stop_token_ids(tokenizer))
         pad = pad_token_id(tokenizer)
+        model.eval()  # no dropout while sampling (a policy may come straight from training)
         device = next(model.parameters()).device
         all_prompt_ids = format_prompts(tokenizer, prompts)
         result = Generations([], [], [], [], np.zeros(len(all_prompt_ids), dtype=bool))

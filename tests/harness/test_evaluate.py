@@ -247,7 +247,8 @@ def test_cli_evaluates_a_folder_and_caches_the_baseline(study, tmp_path, capsys)
     hits = BASELINE_STATS["hits"]
     assert main(["--model", str(study / "sft"), "--artifacts", str(study), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "mean_kl_per_token" in printed and "sft" in printed and "time_kl_s" in printed
+    assert "mean_kl_per_token" in printed and "time_kl_s" in printed
+    assert "sft (baseline)" in printed and "\nsft " in printed  # both rows
     samples = pd.read_parquet(out)
     assert list(samples.columns) == list(SAMPLE_COLUMNS) and len(samples) == 8
     assert (samples["trial_id"] == "sft").all()  # the folder's name
