@@ -1,10 +1,11 @@
 """Recommendations: which method to start with, a robust starting config, ranges worth searching.
 
-- Robust starting config: each config's *neighbourhood score* is the mean ``score`` (failures at
-  the floor) of the config and its grid neighbours (configs one step away on exactly one axis,
-  plus repeats of the same config under other seeds). The recommended start maximises it, so a
-  lone lucky config surrounded by poor ones loses to a good region of the grid. Ties: the
-  config's own score, then trial_id.
+- Robust starting config: each config's *neighbourhood score* is
+  ``0.5 * score(config) + 0.5 * mean(score(neighbours))`` (failures at the floor), where the
+  neighbours are the configs one grid step away on exactly one axis, plus repeats of the same
+  config under other seeds; a config without neighbours keeps its own score. The recommended
+  start maximises it among completed configs, so a lone lucky config surrounded by poor ones
+  loses to a good config in a good region. Ties: the config's own score, then trial_id.
 - Ranges worth searching: per axis, the grid values present among the top quarter of configs by
   score (at least 3 configs; completed ones only).
 - Which method: the highest expected best-of-n score (without replacement,
@@ -44,14 +45,23 @@ def neighbourhoods(configs: pd.DataFrame) -> list[np.ndarray]:
     return [np.flatnonzero(row) for row in near]
 
 
+def _robust(values: np.ndarray, hoods: list[np.ndarray]) -> np.ndarray:
+    """(..., C) scores -> (..., C) half own score, half the neighbours' mean."""
+    out = np.empty_like(values)
+    for i, h in enumerate(hoods):
+        others = h[h != i]
+        own = values[..., i]
+        out[..., i] = own if others.size == 0 else 0.5 * own + 0.5 * values[..., others].mean(-1)
+    return out
+
+
 def neighbourhood_scores(configs: pd.DataFrame, reps: np.ndarray | None = None):
-    """Mean ``score`` over each config's neighbourhood: (C,), and (B, C) for ``reps`` (B, C)."""
+    """Neighbourhood score of each config: (C,), and (B, C) for replicates ``reps`` (B, C)."""
     hoods = neighbourhoods(configs)
-    score = configs["score"].to_numpy(float)
-    point = np.array([score[h].mean() for h in hoods])
+    point = _robust(configs["score"].to_numpy(float), hoods)
     if reps is None:
         return point
-    return point, np.stack([reps[:, h].mean(axis=1) for h in hoods], axis=1)
+    return point, _robust(np.asarray(reps, float), hoods)
 
 
 def start_configs(configs: pd.DataFrame, cs: ConfigScores) -> pd.DataFrame:

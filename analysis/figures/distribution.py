@@ -46,7 +46,7 @@ def plot_performance_distribution(configs: pd.DataFrame, sft_score: float, floor
     ax.set_xticks(range(len(methods)), ticks)
     for t, m in zip(ax.get_xticklabels(), methods):
         t.set_color(method_color(m))
-    ax.set_xlabel("")
+    ax.set_xlabel("method (trials in its grid)")
     ax.set_ylabel(metric_label("score"))
     ax.set_title("Expected-performance distribution over the grid")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)

@@ -51,7 +51,7 @@ def start_table(a: StudyAnalysis) -> pd.DataFrame:
             "method": L(r.method),
             "recommended start": config_label(r._asdict()),
             "its score": fmt.ci(r.score, r.score_lo, r.score_hi),
-            "neighbourhood mean": f"{fmt.ci(r.neighbourhood, r.neighbourhood_lo, r.neighbourhood_hi)} ({int(r.n_neighbours)} nbrs)",
+            "robust score (½ own + ½ neighbours)": f"{fmt.ci(r.neighbourhood, r.neighbourhood_lo, r.neighbourhood_hi)} ({int(r.n_neighbours)} nbrs)",
             "rank by own score": f"{int(r.rank_by_score)} (best {fmt.num(r.best_score)})",
             "values worth searching (top quarter of configs)": rtxt,
         })
@@ -207,9 +207,10 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
     out += [p + "\n" for p in S.answer(a)]
     out.append(S.start_sentence(a) + "\n")
     out += ["### Where to start, per method", "",
-            "The recommended start maximises the mean score over its grid neighbourhood (the "
-            "config and the configs one grid step away on one hyperparameter), so it is a "
-            "config in a good region, not only the single best run.", "",
+            "The recommended start maximises a robust score: half its own mean score, half the "
+            "mean of its grid neighbours (the configs one grid step away on one "
+            "hyperparameter), so it is a good config in a good region, not only the single "
+            "best run.", "",
             md_table(start_table(a)), ""]
     out += ["### What a budget buys", "",
             "Expected best mean score after n trials drawn at random from the method's grid "

@@ -84,9 +84,10 @@ def start_sentence(a: StudyAnalysis) -> str:
         return f"No trial of {L(ch.method)} completed, so there is no config to recommend."
     rank = int(row["rank_by_score"])
     where = "the best single config" if rank == 1 else f"rank {rank} by its own score"
-    return (f"For {L(ch.method)}, start from {config_label(row)}: its grid neighbourhood "
-            f"({int(row['n_neighbours'])} neighbours) averages {fmt.num(row['neighbourhood'])}, "
-            f"the best neighbourhood of the grid; the config itself is {where}.")
+    return (f"For {L(ch.method)}, start from {config_label(row)}: its robust score (half its "
+            f"own score, half the mean of its {int(row['n_neighbours'])} grid neighbours) is "
+            f"{fmt.num(row['neighbourhood'])}, the highest of the grid; the config itself is "
+            f"{where}.")
 
 
 def provenance_counts(a: StudyAnalysis) -> str:
