@@ -118,31 +118,23 @@ class GenerationConfig(Section):
 
 
 class TrainingConfig(Section):
+    """Shared by every trial; the fields map one-to-one onto TRL 1.16's DPOConfig.
+
+    TRL 1.16 has no prompt-length limit: a pair longer than ``max_length`` is cut by
+    ``truncation_mode`` (``keep_start`` drops the end of the response, ``keep_end`` the start
+    of the prompt); pairs whose prompt alone fills ``max_length`` are dropped at preparation.
+    """
+
     batch_size: int = Field(16, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
     max_length: int = Field(512, ge=2)
-    max_prompt_length: int = Field(256, ge=1)
+    truncation_mode: Literal["keep_start", "keep_end"] = "keep_start"
     warmup_ratio: float = Field(0.1, ge=0.0, lt=1.0)
     lr_scheduler_type: Literal[
         "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"
     ] = "cosine"
     gradient_checkpointing: bool = False
     logging_steps: int = Field(5, ge=1)
-
-    @model_validator(mode="after")
-    def _lengths(self) -> "TrainingConfig":
-        if self.max_prompt_length >= self.max_length:
-            raise_errors(
-                "training",
-                [
-                    line_error(
-                        ("max_prompt_length",),
-                        f"must be < max_length ({self.max_length}) to leave room for the response",
-                        self.max_prompt_length,
-                    )
-                ],
-            )
-        return self
 
 
 def check_axis(values: Any, parameter: str, method: str | None = None, loc: Sequence = ()) -> tuple[list, list[dict]]:

@@ -1,0 +1,41 @@
+"""The one-screen summary printed at the end of a sweep: per method, trials ok / failed /
+diverged, best and median ``mean_score``, and the share of ok trials below the SFT model."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.schema import METHODS, STATUS_DIVERGED, STATUS_FAILED, STATUS_OK
+
+
+def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
+    rows = []
+    order = [m for m in METHODS if m in set(trials["method"])] + sorted(
+        set(trials["method"]) - set(METHODS))
+    for method in order:
+        t = trials[trials["method"] == method]
+        ok = t[t["status"] == STATUS_OK]["mean_score"].astype(float)
+        rows.append({
+            "method": method,
+            "trials": len(t),
+            "ok": int((t["status"] == STATUS_OK).sum()),
+            "failed": int((t["status"] == STATUS_FAILED).sum()),
+            "diverged": int((t["status"] == STATUS_DIVERGED).sum()),
+            "best": ok.max() if len(ok) else float("nan"),
+            "median": ok.median() if len(ok) else float("nan"),
+            "below_sft": (ok < sft_score).mean() if len(ok) else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def summary_table(trials: pd.DataFrame, baseline_path: str | None, run: dict | None = None) -> str:
+    sft = float("nan")
+    if baseline_path:
+        sft = float(pd.read_parquet(baseline_path)["score"].mean())
+    df = summary_frame(trials, sft)
+    lines = [f"SFT model mean_score: {sft:.3f}"]
+    lines.append(df.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if run:
+        lines.append(f"this run: {run['n_trials']} trials in {run['wall_s']:.1f} s "
+                     f"({run['concurrency']} at a time)")
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""One trial: train -> generate -> judge -> metrics -> one results row (+ samples).
+
+:func:`run_trial` never raises for a trial's own failure: an exception anywhere becomes status
+``failed`` with its message and traceback; a non-finite loss or gradient becomes ``diverged``
+with its step. Either way the caller gets a row for ``trials.parquet``.
+
+What every trial of a study shares (data frames, the reference cache, the SFT model used for
+the KL, the judge, the baseline) is loaded once per worker process and reused: with Ray's
+``reuse_actors`` one worker runs many trials, so a trial pays only for its own work.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+import traceback
+from pathlib import Path
+
+import pandas as pd
+
+from harness.artifacts import PreparedStudy
+from harness.schema import STATUS_FAILED, STATUS_OK
+
+log = logging.getLogger(__name__)
+
+# Test hook: trial ids listed here raise inside the trial (exercises the `failed` path).
+FAIL_ENV = "PO_HARNESS_FAIL_TRIALS"
+
+
+@functools.lru_cache(maxsize=8)
+def _frame(path: str) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+@functools.lru_cache(maxsize=2)
+def _reference(path: str) -> dict:
+    from harness.reference import load_reference
+
+    return load_reference(path)
+
+
+@functools.lru_cache(maxsize=2)
+def _sft(path: str, dtype: str):
+    from harness.models import load_causal_lm, load_tokenizer
+
+    return load_causal_lm(path, dtype=dtype), load_tokenizer(path)
+
+
+@functools.lru_cache(maxsize=2)
+def _judge(spec_items: tuple):
+    from harness.judges import build_judge
+
+    return build_judge(dict(spec_items))
+
+
+def _freeze(d: dict) -> tuple:
+    return tuple(sorted((k, _freeze(v) if isinstance(v, dict) else v) for k, v in d.items()))
+
+
+def _judge_for(spec: dict):
+    return _judge(tuple(sorted(spec.items())))
+
+
+def run_trial(spec: dict, prepared: PreparedStudy, training, dtype: str, out_dir: str | Path) -> tuple[dict, pd.DataFrame | None]:
+    """Run the trial ``spec`` (a ``TrialSpec.to_dict()``); return (row, samples or None)."""
+    from harness.objectives import get_objective
+
+    t0 = time.perf_counter()
+    row: dict = {**spec, "status": STATUS_OK, "error": None}
+    samples = None
+    try:
+        if spec["trial_id"] in os.environ.get(FAIL_ENV, "").split(","):
+            raise RuntimeError(f"forced failure of trial {spec['trial_id']} ({FAIL_ENV})")
+        row, samples = _run(spec, prepared, training, dtype, Path(out_dir), row,
+                            get_objective(spec["method"]))
+    except Exception as e:  # a trial's failure is a result, not a crash of the sweep
+        log.error("trial %s failed: %s", spec["trial_id"], e)
+        row.update(status=STATUS_FAILED, error=f"{type(e).__name__}: {e}",
+                   traceback=traceback.format_exc())
+        samples = None
+    row["time_total_s"] = time.perf_counter() - t0
+    return row, samples
+
+
+def _run(spec, prepared, training, dtype, out_dir, row, objective):
+    from harness.evaluate import evaluate_policy
+    from harness.train import train_policy
+
+    reference = _reference(prepared.reference_logps) if objective.needs_reference else None
+    hparams = {k: spec[k] for k in objective.hyperparameters if spec.get(k) is not None}
+    if "gamma" in hparams and "gamma_beta_ratio" in hparams:
+        hparams.pop("gamma_beta_ratio")  # the grid recorded both; the absolute gamma is used
+    result = train_policy(
+        method=spec["method"],
+        hparams=hparams,
+        learning_rate=spec["learning_rate"],
+        epochs=spec["epochs"],
+        seed=spec["seed"],
+        training=training,
+        policy_path=prepared.policy,
+        train_pairs=_frame(prepared.train_pairs),
+        heldout_pairs=_frame(prepared.heldout_pairs),
+        reference=reference,
+        output_dir=out_dir,
+        dtype=dtype,
+    )
+    row.update(status=result.status, error=result.error, **result.metrics, **result.timings)
+    if result.model is None:
+        return row, None
+
+    sft_model, tokenizer = _sft(prepared.policy, dtype)
+    ev = evaluate_policy(
+        result.model, tokenizer, sft_model, _frame(prepared.eval_prompts),
+        _frame(prepared.baseline), _judge_for(prepared.judge), prepared.generation,
+        spec["trial_id"],
+    )
+    row.update(ev.metrics)
+    row.update(ev.timings)
+    from harness.models import peak_memory_mb
+
+    row["peak_rss_mb"] = peak_memory_mb()
+    return row, ev.samples
