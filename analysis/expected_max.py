@@ -105,8 +105,8 @@ def budget_curves(cs: ConfigScores, n_max: int | None = None,
                   relative: bool = False) -> pd.DataFrame:
     """Expected best-of-n per method, both sampling schemes, with prompt-bootstrap intervals.
 
-    Columns: method, n, replace, estimate, lo, hi, n_configs, relative. ``n_max`` defaults to the largest
-    grid (so every method's curve reaches its own grid size). ``relative=True`` subtracts the
+    Columns: method, n, replace, estimate, lo, hi, n_configs, relative. ``n_max`` defaults to
+    the largest grid (so every method's curve reaches its own grid size). ``relative=True`` subtracts the
     SFT model's mean score on the same prompts (per replicate): E_n(v - s) = E_n(v) - s, and the
     interval then leaves out the prompt-set difficulty that every model shares.
     """

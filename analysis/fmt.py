@@ -43,3 +43,13 @@ def trials(n) -> str:
     if n is None or math.isnan(float(n)):
         return "never"
     return str(int(n))
+
+
+def pct_ci(est, lo, hi, digits: int = 1) -> str:
+    """'12.5% [8.3%, 16.7%]' for shares in [0, 1]."""
+    return f"{pct(est, digits)} [{pct(lo, digits)}, {pct(hi, digits)}]"
+
+
+def trials_ci(n, lo, hi) -> str:
+    """'3 [2, 4]' for trial counts (NaN: never)."""
+    return f"{trials(n)} [{trials(lo)}, {trials(hi)}]"

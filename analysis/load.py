@@ -136,7 +136,8 @@ def validate(trials, samples, baseline, where: str | Path = "results"):
     if len(bad):
         row = bad.iloc[0]
         raise ResultsError(
-            f"{t_name}: trial {row['trial_id']!r} has status {row['status']!r}, not one of {STATUSES}"
+            f"{t_name}: trial {row['trial_id']!r} has status {row['status']!r}, "
+            f"not one of {STATUSES}"
         )
 
     wrong = baseline[baseline["trial_id"] != BASELINE_TRIAL_ID]
@@ -151,7 +152,8 @@ def validate(trials, samples, baseline, where: str | Path = "results"):
 
     unknown = set(samples["trial_id"]) - set(trials["trial_id"])
     if unknown:
-        raise ResultsError(f"{s_name}: rows for trial(s) not in trials.parquet: {sorted(unknown)[:5]}")
+        raise ResultsError(
+            f"{s_name}: rows for trial(s) not in trials.parquet: {sorted(unknown)[:5]}")
     if samples.duplicated(["trial_id", "prompt_id"]).any():
         row = samples[samples.duplicated(["trial_id", "prompt_id"])].iloc[0]
         raise ResultsError(f"{s_name}: trial {row['trial_id']!r} has prompt "
@@ -170,7 +172,8 @@ def validate(trials, samples, baseline, where: str | Path = "results"):
             raise ResultsError(f"{s_name}: {row.status} trial {row.trial_id!r} has samples rows")
 
     trials = trials.copy()
-    trials["_order"] = trials["method"].map({m: i for i, m in enumerate(method_order(trials["method"].unique()))})
+    order = method_order(trials["method"].unique())
+    trials["_order"] = trials["method"].map({m: i for i, m in enumerate(order)})
     trials = (trials.sort_values(["_order", "trial_id"], kind="stable")
               .drop(columns="_order").reset_index(drop=True))
     samples = samples.sort_values(["trial_id", "prompt_id"], kind="stable").reset_index(drop=True)

@@ -18,7 +18,7 @@ from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK
 
 
 def share_below(values, target) -> np.ndarray:
-    """Share of ``values`` (..., N) at or below ``target`` (...): 1 - P(a random config beats it)."""
+    """Share of ``values`` (..., N) at or below ``target`` (...): 1 - P(random config beats it)."""
     values = np.asarray(values, dtype=float)
     return (values <= np.asarray(target, float)[..., None]).mean(axis=-1)
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.expected_max import expected_max_curve
-from analysis.load import GRID_AXES, Study, grid_axes
+from analysis.load import GRID_AXES, grid_axes
 from analysis.scores import ConfigScores
 from harness.schema import STATUS_OK
 
@@ -86,7 +86,8 @@ def start_configs(configs: pd.DataFrame, cs: ConfigScores) -> pd.DataFrame:
         rank = int((sub["score"] > sub.at[i, "score"]).sum()) + 1
         row = {k: sub.at[i, k] for k in ("trial_id", *GRID_AXES, "status")}
         rows.append(dict(method=m, **row, score=float(sub.at[i, "score"]),
-                         score_lo=float(sub.at[i, "score_lo"]), score_hi=float(sub.at[i, "score_hi"]),
+                         score_lo=float(sub.at[i, "score_lo"]),
+                         score_hi=float(sub.at[i, "score_hi"]),
                          neighbourhood=float(hood[i]), neighbourhood_lo=float(h_lo),
                          neighbourhood_hi=float(h_hi), n_neighbours=len(hoods[i]) - 1,
                          rank_by_score=rank, best_score=float(sub["score"].max())))
@@ -169,5 +170,6 @@ def choose_method(cs: ConfigScores, budget: int = 3, budgets=(1, 3, 5, 10)) -> M
         dict(n=n, method=max(methods, key=lambda m: (curves[m][n - 1], -methods.index(m))),
              expected_best=max(curves[m][n - 1] for m in methods))
         for n in budgets])
-    return MethodChoice(method=leader, budget=budget, expected_best=float(curves[leader][budget - 1]),
+    return MethodChoice(method=leader, budget=budget,
+                        expected_best=float(curves[leader][budget - 1]),
                         comparisons=pd.DataFrame(rows), leaders=leaders)

@@ -34,7 +34,9 @@ def prompt_weights(n_prompts: int, n_boot: int, seed: int) -> np.ndarray:
 
 
 def replicate_means(matrix: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(B, C) means of each row of ``matrix`` (C, P) under each weight row (B, P); NaN rows stay NaN."""
+    """(B, C) means of each row of ``matrix`` (C, P) under each weight row (B, P).
+
+    Rows with a NaN (failed trials) stay NaN."""
     matrix = np.atleast_2d(matrix)
     nan_rows = np.isnan(matrix).any(axis=1)
     filled = np.where(np.isnan(matrix), 0.0, matrix)

@@ -12,7 +12,6 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.schema import METHODS
 
 # seaborn "colorblind": blue, orange, green for DPO, LN-DPO, SimPO.
 _PALETTE = ["#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161", "#FBAFE4",

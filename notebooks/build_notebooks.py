@@ -15,8 +15,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 
-PARAMETERS = '''# Parameters (papermill: -p results_dir results/<study>). A relative path is taken from the
-# folder the kernel runs in (the repository root when run by papermill with cwd=ROOT).
+PARAMETERS = '''# Parameters (papermill: -p results_dir results/<study>). A relative path is taken
+# from the folder the kernel runs in (the repository root with papermill --cwd .).
 results_dir = "results/toy"
 n_boot = 1000  # prompt-bootstrap replicates
 seed = 0'''
@@ -62,7 +62,8 @@ NOTEBOOKS = {
         new_code_cell("from analysis.expected_max import budget_curves\n"
                       "from analysis.figures import plot_budget_curves\n"
                       "display(plot_budget_curves(budget_curves(cs), cs.sft_point))\n"
-                      "display(plot_budget_curves(budget_curves(cs, relative=True), cs.sft_point))"),
+                      "gain = budget_curves(cs, relative=True)\n"
+                      "display(plot_budget_curves(gain, cs.sft_point))"),
         new_code_cell("from analysis.expected_max import budget_table, trials_to_beat_table\n"
                       "display(budget_table(cs, budgets=(1, 3, 5, 10)))\n"
                       "trials_to_beat_table(cs, prob=0.95)"),

@@ -42,7 +42,8 @@ def plot_performance_distribution(configs: pd.DataFrame, sft_score: float, floor
     for m in methods:
         sub = configs[configs["method"] == m]
         n_bad = int((sub["status"] != STATUS_OK).sum())
-        ticks.append(f"{method_label(m)}\n{len(sub)} trials" + (f", {n_bad} failed/div." if n_bad else ""))
+        ticks.append(f"{method_label(m)}\n{len(sub)} trial{'s' if len(sub) != 1 else ''}"
+                     + (f", {n_bad} failed/div." if n_bad else ""))
     ax.set_xticks(range(len(methods)), ticks)
     for t, m in zip(ax.get_xticklabels(), methods):
         t.set_color(method_color(m))

@@ -41,8 +41,8 @@ def plot_topk_metric(samples: pd.DataFrame, counts: pd.DataFrame, metric: str = 
                 continue
             n, n_s = int(row["n_configs"].iloc[0]), int(row["n_with_samples"].iloc[0])
             x = i - 0.375 + width * (j + 0.5)
-            ax.text(x, 0.01, f"n={n}" if n == n_s else f"n={n_s}/{n}", transform=ax.get_xaxis_transform(),
-                    ha="center", va="bottom", fontsize=7, color=pal[method_label(m)])
+            ax.text(x, 0.01, f"n={n}" if n == n_s else f"n={n_s}/{n}",
+                    transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7, color=pal[method_label(m)])
     ax.set_xlabel("configs ranked by mean gold score (n = configs in the bin)")
     ax.set_ylabel(metric_label(metric))
     ax.legend(title=None, frameon=False, ncols=len(methods), loc="upper left")

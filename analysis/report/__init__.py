@@ -54,6 +54,10 @@ def write_report(a: StudyAnalysis, out: str | Path) -> Path:
     for f in figures:
         with atomic_path(out / FIG_DIR / f"{f.name}.png", suffix=".png") as tmp:
             tmp.write_bytes(f.png)
+    current = {f"{f.name}.png" for f in figures}
+    for stale in (out / FIG_DIR).glob("fig*.png"):  # from an earlier report of another shape
+        if stale.name not in current:
+            stale.unlink()
     write_text_atomic(out / "report.md", md_text)
     write_text_atomic(out / "report.html", to_html(md_text, figures, f"Report: {a.study.name}"))
     return out

@@ -20,6 +20,8 @@ from analysis.style import config_label, fmt_value, method_label as L, param_lab
 from analysis.tables import TABLE1_METRICS, head_to_head_table, method_table, reference_method
 
 FORMULAS = "docs/analysis.md"
+ROLE_NAMES = {"best": "best", "top25": "top-25%"}
+KIND_NAMES = {"raw": "raw", "lc": "LC"}
 
 
 def md_table(df: pd.DataFrame) -> str:
@@ -30,6 +32,12 @@ def md_table(df: pd.DataFrame) -> str:
         cells = [str(v).replace("|", "\\|").replace("\n", " ") for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _range_text(x) -> str:
+    values = "{" + ", ".join(fmt_value(v) for v in x.values) + "}"
+    return (f"{param_label(x.param).split(' (')[0]} {values}"
+            + (" (whole grid)" if x.full_grid else ""))
 
 
 def start_table(a: StudyAnalysis) -> pd.DataFrame:
@@ -43,15 +51,14 @@ def start_table(a: StudyAnalysis) -> pd.DataFrame:
         if rg.empty:
             rtxt = "single config: nothing to search"
         else:
-            rtxt = "; ".join(
-                f"{param_label(x.param).split(' (')[0]} " + (
-                    f"{{{', '.join(fmt_value(v) for v in x.values)}}}" + (" (whole grid)" if x.full_grid else ""))
-                for x in rg.itertuples())
+            rtxt = "; ".join(_range_text(x) for x in rg.itertuples())
         rows.append({
             "method": L(r.method),
             "recommended start": config_label(r._asdict()),
             "its score": fmt.ci(r.score, r.score_lo, r.score_hi),
-            "robust score (½ own + ½ neighbours)": f"{fmt.ci(r.neighbourhood, r.neighbourhood_lo, r.neighbourhood_hi)} ({int(r.n_neighbours)} nbrs)",
+            "robust score (½ own + ½ neighbours)":
+                fmt.ci(r.neighbourhood, r.neighbourhood_lo, r.neighbourhood_hi)
+                + f" ({int(r.n_neighbours)} nbrs)",
             "rank by own score": f"{int(r.rank_by_score)} (best {fmt.num(r.best_score)})",
             "values worth searching (top quarter of configs)": rtxt,
         })
@@ -70,13 +77,13 @@ def budget_md(a: StudyAnalysis) -> pd.DataFrame:
             continue
         for r in sub.itertuples():
             mark = " †" if r.exhausted else ""
-            row[f"best of {r.n}"] = fmt.ci(r.expected_best, r.expected_best_lo, r.expected_best_hi) + mark
+            row[f"best of {r.n}"] = fmt.ci(r.expected_best, r.expected_best_lo,
+                                           r.expected_best_hi) + mark
         for r in sub.itertuples():
-            row[f"P(≤ SFT), n={r.n}"] = (f"{fmt.pct(r.risk_below, 1)} "
-                                         f"[{fmt.pct(r.risk_below_lo, 1)}, {fmt.pct(r.risk_below_hi, 1)}]")
+            row[f"P(≤ SFT), n={r.n}"] = fmt.pct_ci(r.risk_below, r.risk_below_lo, r.risk_below_hi)
         t = tb.loc[m]
-        row["trials to beat SFT w.p. 95%"] = (f"{fmt.trials(t['trials'])} "
-                                               f"[{fmt.trials(t['trials_lo'])}, {fmt.trials(t['trials_hi'])}]")
+        row["trials to beat SFT w.p. 95%"] = fmt.trials_ci(t["trials"], t["trials_lo"],
+                                                           t["trials_hi"])
         rows.append(row)
     return pd.DataFrame(rows).fillna("-")
 
@@ -141,7 +148,7 @@ def h2h_md(a: StudyAnalysis) -> pd.DataFrame:
         for role in ("best", "top25"):
             for kind in ("raw", "lc"):
                 key = f"{role}_{kind}"
-                label = f"{'best' if role == 'best' else 'top-25%'} {kind.upper() if kind == 'lc' else kind} (A wins %)"
+                label = f"{ROLE_NAMES[role]} {KIND_NAMES[kind]} (A wins %)"
                 row[label] = (fmt.ci(r[key], r[f"{key}_lo"], r[f"{key}_hi"], 1)
                               if key in r and not pd.isna(r[key]) else "-")
         rows.append(row)
@@ -151,7 +158,7 @@ def h2h_md(a: StudyAnalysis) -> pd.DataFrame:
 def reps_md(a: StudyAnalysis) -> pd.DataFrame:
     r = a.representatives
     return pd.DataFrame({
-        "method": r["method"].map(L), "role": r["role"].map({"best": "best", "top25": "top-25%"}),
+        "method": r["method"].map(L), "role": r["role"].map(ROLE_NAMES),
         "rank": [f"{x} of {n}" for x, n in zip(r["rank"], r["n_trials"])],
         "config": [config_label(row) for row in r.to_dict("records")],
         "mean score": r["mean_score"].map(fmt.num), "status": r["status"], "trial": r["trial_id"],
@@ -160,7 +167,8 @@ def reps_md(a: StudyAnalysis) -> pd.DataFrame:
 
 def elo_md(a: StudyAnalysis) -> pd.DataFrame:
     e = a.elo
-    return pd.DataFrame({"model": e["model"].map(S.elo_name), "Elo": e["elo"].map(lambda x: fmt.num(x, 0)),
+    return pd.DataFrame({"model": e["model"].map(S.elo_name),
+                         "Elo": e["elo"].map(lambda x: fmt.num(x, 0)),
                          "95% interval": [f"[{fmt.num(lo, 0)}, {fmt.num(hi, 0)}]"
                                           for lo, hi in zip(e["lo"], e["hi"])],
                          "trial": e["trial_id"]})
@@ -221,10 +229,12 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
 
     out += ["## Provenance", "", S.provenance_counts(a), ""]
     meta = study.meta
+    versions = meta.get("versions") or {}
     out += [f"- created: {meta.get('created', '-')}",
             f"- git revision: {meta.get('git_revision') or 'not recorded'}",
             f"- seeds: {meta.get('seeds', '-')}",
-            "- versions: " + (", ".join(f"{k} {v}" for k, v in sorted((meta.get('versions') or {}).items())) or "not recorded"),
+            "- versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+                              or "not recorded"),
             ""]
     fails = failures_md(a)
     if fails is not None:
@@ -235,7 +245,8 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
 
     out += ["## Evidence", "", "### Trials per method", "", S.summary_sentence(a), "",
             md_table(summary_md(a)), ""]
-    out += ["### Expected performance over the grid", "", _figure(figs["fig1_distribution"], fig_dir), ""]
+    out += ["### Expected performance over the grid", "",
+            _figure(figs["fig1_distribution"], fig_dir), ""]
     out += ["### Budget", "", _figure(figs["fig2_budget"], fig_dir), ""]
     out += ["### Probability of improvement", "",
             "P(a config drawn at random from the row method's grid scores above one drawn from "
@@ -260,7 +271,8 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
         out += ["Bradley-Terry ratings over all these pairings (SFT anchored at 1000). "
                 + S.elo_sentence(a), "", md_table(elo_md(a)), ""]
     out += ["### Length and KL of the best configs", "", _figure(figs["fig3_length_topk"], fig_dir),
-            "", _figure(figs["fig4_kl_topk"], fig_dir), "", _figure(figs["fig5_kl_vs_score"], fig_dir), ""]
+            "", _figure(figs["fig4_kl_topk"], fig_dir), "",
+            _figure(figs["fig5_kl_vs_score"], fig_dir), ""]
     out += ["### Hyperparameter sensitivity", ""]
     for name, f in figs.items():
         if name.startswith("fig6_sensitivity_"):

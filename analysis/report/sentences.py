@@ -114,7 +114,8 @@ def summary_sentence(a: StudyAnalysis) -> str:
     broken = p[(p["n_failed"] + p["n_diverged"]) > 0]
     if len(broken):
         text += " Failed or diverged: " + _join([
-            f"{L(r.method)} {r.n_failed + r.n_diverged} of {r.n_trials}" for r in broken.itertuples()
+            f"{L(r.method)} {r.n_failed + r.n_diverged} of {r.n_trials}"
+            for r in broken.itertuples()
         ]) + " (counted as below SFT)."
     else:
         text += " No trial failed or diverged."
@@ -263,7 +264,8 @@ def importance_sentence(a: StudyAnalysis) -> str:
         top = g.groupby("param")["importance"].mean().idxmax()
         parts.append(f"{L(m)}: {param_label(top).split(' (')[0]}")
     return ("Most important hyperparameter (mean over the evaluators): " + _join(parts)
-            + ". Importances come from a few dozen trials: read them as a ranking, not a measurement.")
+            + ". Importances come from a few dozen trials: read them as a ranking, not a "
+            "measurement.")
 
 
 def table1_sentence(a: StudyAnalysis) -> str:
@@ -272,6 +274,7 @@ def table1_sentence(a: StudyAnalysis) -> str:
         return "No method has a completed trial: there is no best config to describe."
     top = b["mean_score"].idxmax()
     longest = b["mean_length"].idxmax()
-    return (f"{L(top)}'s best config has the highest mean score ({fmt.num(b.loc[top, 'mean_score'])}); "
+    return (f"{L(top)}'s best config has the highest mean score "
+            f"({fmt.num(b.loc[top, 'mean_score'])}); "
             f"{L(longest)}'s best config writes the longest responses "
             f"({fmt.num(b.loc[longest, 'mean_length'], 1)} tokens on average).")

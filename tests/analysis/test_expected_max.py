@@ -54,7 +54,8 @@ def test_batched_rows_equal_single_rows():
 
 def test_prob_beat_and_trials_to_beat_by_hand():
     v = np.array(V)
-    # two of four configs at or below 0.25: without replacement P(best of 2 > .25) = 1 - C(2,2)/C(4,2)
+    # two of four configs at or below 0.25, without replacement:
+    # P(best of 2 > .25) = 1 - C(2,2)/C(4,2)
     assert prob_beat(v, 0.25, 2) == pytest.approx(1 - 1 / 6)
     assert prob_beat(v, 0.25, 3) == pytest.approx(1.0)  # only two can be below
     assert prob_beat(v, 0.25, 2, replace=True) == pytest.approx(1 - 0.5**2)

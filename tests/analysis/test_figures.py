@@ -65,9 +65,13 @@ def test_one_colour_per_method_everywhere(a):
         assert matplotlib.colors.to_hex(rgba[:3]) == method_color(m).lower()
         assert coll.get_label().startswith(method_label(m))
     fig = F.plot_budget_curves(a.curves, a.cs.sft_point)
-    lines = {l.get_label().split(" (")[0]: l.get_color() for l in fig.axes[0].get_lines()}
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    colours = {}
+    for h, label in zip(handles, labels):
+        line = h.lines[0] if hasattr(h, "lines") else h  # an errorbar for a single config
+        colours[label.split(" (")[0]] = line.get_color()
     for m in a.study.methods:
-        assert lines[method_label(m)] == METHOD_COLORS[m]
+        assert colours[method_label(m)] == METHOD_COLORS[m]
 
 
 def test_topk_counts_are_written(a):

@@ -30,7 +30,8 @@ def test_pairs_and_consistency(h2h):
 
 
 def test_values_equal_the_functions(study_default, h2h):
-    r = h2h[(h2h["role"] == "best") & (h2h["model_a"] == "simpo") & (h2h["model_b"] == "sft")].iloc[0]
+    sel = (h2h["role"] == "best") & (h2h["model_a"] == "simpo") & (h2h["model_b"] == "sft")
+    r = h2h[sel].iloc[0]
     s = study_default
     sa = s.matrix("score", [r["trial_a"]])[0]
     la = s.matrix("length", [r["trial_a"]])[0]

@@ -65,7 +65,7 @@ def test_report_numbers_are_the_package_numbers(results_default, report_default)
     for r in start_configs(config_table(study, cs), cs).itertuples():
         assert fmt.ci(r.neighbourhood, r.neighbourhood_lo, r.neighbourhood_hi) in md
     for r in trials_to_beat_table(cs).itertuples():
-        assert f"{fmt.trials(r.trials)} [{fmt.trials(r.trials_lo)}, {fmt.trials(r.trials_hi)}]" in md
+        assert fmt.trials_ci(r.trials, r.trials_lo, r.trials_hi) in md
     choice = choose_method(cs, 3)
     assert f"**Start with {dict(dpo='DPO', ln_dpo='LN-DPO', simpo='SimPO')[choice.method]}.**" in md
 
