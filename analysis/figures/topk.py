@@ -32,6 +32,8 @@ def plot_topk_metric(samples: pd.DataFrame, counts: pd.DataFrame, metric: str = 
     sns.boxplot(data=data, x="bin", y=metric, hue="name", order=order, hue_order=hue_order,
                 palette=pal, showfliers=False, width=0.75, linewidth=0.8, ax=ax,
                 log_scale=log or None)
+    lo, hi = ax.get_ylim()  # room under the whiskers for the "n=" labels
+    ax.set_ylim(lo - 0.07 * (hi - lo), hi)
     # "n=" labels under each box, in the same dodge positions seaborn uses.
     width = 0.75 / max(1, len(methods))
     for i, k in enumerate(ks):
@@ -45,7 +47,9 @@ def plot_topk_metric(samples: pd.DataFrame, counts: pd.DataFrame, metric: str = 
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7, color=pal[method_label(m)])
     ax.set_xlabel("configs ranked by mean gold score (n = configs in the bin)")
     ax.set_ylabel(metric_label(metric))
-    ax.legend(title=None, frameon=False, ncols=len(methods), loc="upper left")
+    # below the axis label, so it never hides a whisker
+    ax.legend(title=None, frameon=False, ncols=len(methods), loc="upper center",
+              bbox_to_anchor=(0.5, -0.16))
     ax.set_title(f"{TITLES.get(metric, metric)} of samples from the top-k% configs")
     return fig
 
