@@ -14,7 +14,10 @@ from analysis.report import build_report  # noqa: E402
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m analysis.report", description=__doc__)
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis.report",
+        description="Write the recommendation report of a study: report.md, a self-contained "
+                    "report.html and figures/*.png (formulas: docs/analysis.md).")
     ap.add_argument("results_dir", help="a results/<study>/ folder")
     ap.add_argument("--out", default=None, help="output folder (default: RESULTS_DIR/report)")
     ap.add_argument("--n-boot", type=int, default=1000, help="prompt-bootstrap replicates")
