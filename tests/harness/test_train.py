@@ -1,0 +1,220 @@
+"""train_policy on the tiny world (issue 3, "What must hold" 3, 4 and 5).
+
+3. A short run of each method lowers the training loss and raises preference accuracy on its
+   train pairs above the SFT model's.
+4. A DPO trial with the shared reference cache never instantiates a reference model, and trains
+   exactly as DPO with the reference model computed on the fly.
+5. An absurd learning rate ends with status ``diverged`` and the step, not an exception.
+Plus the zero-length guard of the prepare stage (pairs that would train on no response token).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from harness.config.sections import TrainingConfig  # noqa: E402
+from harness.io import read_jsonl  # noqa: E402
+from harness.objectives import get_objective  # noqa: E402
+from harness.schema import STATUS_DIVERGED, STATUS_OK  # noqa: E402
+from harness.train import _trl_args, to_trl_rows, train_policy  # noqa: E402
+
+HPARAMS = {"dpo": {"beta": 0.1}, "ln_dpo": {"beta": 1.0}, "simpo": {"beta": 2.0, "gamma": 0.5}}
+# 16 pairs, batch 4, 2 epochs: 8 optimizer steps per run.
+TRAINING = TrainingConfig(batch_size=4, max_length=128, warmup_ratio=0.0,
+                          lr_scheduler_type="constant", logging_steps=2)
+N_PAIRS = 16
+LEARNING_RATE = 1e-3
+
+
+@pytest.fixture(scope="module")
+def policy_path(tiny_world) -> str:
+    return str(tiny_world / "sft")
+
+
+@pytest.fixture(scope="module")
+def pairs(tiny_world) -> pd.DataFrame:
+    return pd.DataFrame(read_jsonl(tiny_world / "train_pairs.jsonl")).iloc[:N_PAIRS]
+
+
+@pytest.fixture(scope="module")
+def reference(policy_path, pairs) -> dict:
+    from harness.reference import compute_reference
+
+    return compute_reference(policy_path, pairs, TRAINING, dtype="float32")
+
+
+def _trainer(model, tokenizer, pairs, method, output_dir, reference=None, ref_model=None):
+    from datasets import Dataset
+
+    from harness.preference_trainer import PreferenceTrainer
+
+    objective = get_objective(method)
+    hparams = objective.resolve(**HPARAMS[method])
+    args = _trl_args(TRAINING, output_dir=output_dir, learning_rate=LEARNING_RATE, epochs=2, seed=0,
+                     dtype="float32", beta=hparams["beta"])
+    return PreferenceTrainer(model=model, ref_model=ref_model, args=args,
+                             train_dataset=Dataset.from_list(to_trl_rows(pairs)),
+                             processing_class=tokenizer, objective=objective, hparams=hparams,
+                             reference=reference)
+
+
+def _stats(model, policy_path, pairs, method, reference, output_dir) -> dict:
+    """Loss, reward accuracy and margin of ``model`` on ``pairs`` under ``method``'s objective."""
+    from harness.models import load_tokenizer
+    from harness.preference_trainer import pair_statistics
+
+    trainer = _trainer(model, load_tokenizer(policy_path), pairs, method, output_dir, reference)
+    return pair_statistics(trainer, to_trl_rows(pairs))
+
+
+def _train(method, policy_path, pairs, reference, output_dir, learning_rate=LEARNING_RATE, **kw):
+    return train_policy(
+        method=method, hparams=HPARAMS[method], learning_rate=learning_rate, epochs=2, seed=0,
+        training=TRAINING, policy_path=policy_path, train_pairs=pairs, reference=reference,
+        output_dir=output_dir, dtype="float32", tensorboard=False, **kw,
+    )
+
+
+# -- 3. every method learns its train pairs ---------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["dpo", "ln_dpo", "simpo"])
+def test_short_run_lowers_loss_and_raises_accuracy(method, policy_path, pairs, reference, tmp_path):
+    from harness.models import load_causal_lm
+
+    before = _stats(load_causal_lm(policy_path, dtype="float32"), policy_path, pairs, method,
+                    reference, tmp_path / "before")
+    result = _train(method, policy_path, pairs, reference, tmp_path / "run", heldout_pairs=pairs)
+    assert result.status == STATUS_OK and result.error is None and result.diverged_step is None
+    assert not result.model.training  # handed back in eval mode, ready to generate
+    after = _stats(result.model, policy_path, pairs, method, reference, tmp_path / "after")
+
+    assert after["loss"] < before["loss"] - 0.05, (before, after)
+    assert after["reward_accuracy"] > before["reward_accuracy"], (before, after)
+    assert after["reward_margin"] > before["reward_margin"], (before, after)
+    # train_policy's own held-out statistics are the same evaluation.
+    assert result.metrics["reward_accuracy"] == pytest.approx(after["reward_accuracy"])
+    assert result.metrics["reward_margin"] == pytest.approx(after["reward_margin"], abs=1e-6)
+    assert result.metrics["train_loss"] < before["loss"]
+    assert result.timings["time_train_s"] > 0 and result.timings["peak_rss_mb"] > 0
+
+
+# -- 4. the shared reference cache ------------------------------------------------------------
+
+
+def test_dpo_with_the_cache_instantiates_no_reference_model(policy_path, pairs, reference, tmp_path,
+                                                            monkeypatch):
+    from trl.trainer import dpo_trainer
+
+    import harness.train as train_mod
+    from harness.models import LOADS
+
+    def no_reference_load(*args, **kwargs):
+        raise AssertionError(f"TRL loaded a reference model: {args}")
+
+    # TRL's only path to a reference model it loads itself (ref_model=None without precompute).
+    monkeypatch.setattr(dpo_trainer, "create_model_from_path", no_reference_load)
+    trainers = []
+    make_trainer = train_mod._make_trainer
+    monkeypatch.setattr(train_mod, "_make_trainer",
+                        lambda *a, **k: trainers.append(make_trainer(*a, **k)) or trainers[-1])
+    loads_before = sum(LOADS.values())
+
+    result = _train("dpo", policy_path, pairs, reference, tmp_path)
+
+    assert result.status == STATUS_OK
+    assert sum(LOADS.values()) - loads_before == 1  # the policy, nothing else
+    (trainer,) = trainers
+    assert trainer.ref_model is None
+    assert "ref_chosen_logps" in trainer.train_dataset.column_names
+
+
+def test_dpo_needs_the_cache(policy_path, pairs, tmp_path):
+    with pytest.raises(ValueError, match="dpo needs the reference log-probs cache"):
+        _train("dpo", policy_path, pairs, None, tmp_path)
+
+
+def test_cached_reference_trains_like_an_on_the_fly_reference_model(policy_path, pairs, reference,
+                                                                     tmp_path):
+    """Same seed, same data: the per-step losses, implicit rewards and final weights agree."""
+    from harness.models import load_causal_lm, load_tokenizer
+
+    method = "dpo"
+    tok = load_tokenizer(policy_path)
+    cached = _trainer(load_causal_lm(policy_path, dtype="float32"), tok, pairs, method,
+                      tmp_path / "cached", reference=reference)
+    live = _trainer(load_causal_lm(policy_path, dtype="float32"), tok, pairs, method,
+                    tmp_path / "live", ref_model=load_causal_lm(policy_path, dtype="float32"))
+    assert cached.ref_model is None and live.ref_model is not None
+    assert "ref_chosen_logps" not in live.train_dataset.column_names
+    cached.train()
+    live.train()
+
+    def logged(trainer, key):
+        return [h[key] for h in trainer.state.log_history if key in h]
+
+    assert len(logged(cached, "loss")) == 4  # 8 steps, logged every 2
+    for key in ("loss", "rewards/margins", "rewards/chosen", "rewards/rejected"):
+        assert logged(cached, key) == pytest.approx(logged(live, key), abs=1e-5), key
+    worst = max((a - b).abs().max().item() for a, b in
+                zip(cached.model.parameters(), live.model.parameters()))
+    assert worst < 1e-5
+
+
+# -- 5. divergence ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["dpo", "simpo"])
+def test_absurd_learning_rate_ends_diverged_without_raising(method, policy_path, pairs, reference,
+                                                            tmp_path):
+    result = _train(method, policy_path, pairs, reference, tmp_path, learning_rate=1e12,
+                    heldout_pairs=pairs)
+    assert result.status == STATUS_DIVERGED
+    assert result.model is None
+    assert isinstance(result.diverged_step, int) and 0 <= result.diverged_step < 8
+    assert result.metrics["diverged_step"] == result.diverged_step
+    assert result.error == f"non-finite {result.error.split()[1]} at step {result.diverged_step}"
+    assert "reward_accuracy" not in result.metrics  # no statistics of a broken policy
+
+
+# -- zero-length guard (harness.prepare) ------------------------------------------------------
+
+
+def test_prepare_drops_pairs_with_no_response_tokens(policy_path, caplog):
+    from harness.models import load_tokenizer
+    from harness.prepare import _drop_unusable_pairs
+
+    tok = load_tokenizer(policy_path)
+    short = [{"role": "user", "content": "how do i bake bread ?"}]
+    # <|user|> \n how do i bake bread ? <|end|> \n <|assistant|> \n = 11 tokens with the
+    # generation prompt; a long prompt of 40 words is far over max_length=24.
+    assert len(tok.apply_chat_template(short, add_generation_prompt=True, tokenize=True,
+                                       return_dict=True)["input_ids"]) < 24
+    long = [{"role": "user", "content": " ".join(["bread"] * 40)}]
+    df = pd.DataFrame({
+        "pair_id": ["ok", "empty-chosen", "blank-rejected", "long-prompt"],
+        "prompt": [short, short, short, long],
+        "chosen": ["mix flour and water .", "", "mix flour .", "mix flour ."],
+        "rejected": ["no .", "no .", "   ", "no ."],
+    })
+    with caplog.at_level(logging.WARNING, logger="harness.prepare"):
+        kept = _drop_unusable_pairs(df, tok, max_length=24)
+    assert kept["pair_id"].tolist() == ["ok"]
+    assert kept.index.tolist() == [0]
+    assert "dropped 2 pair(s) with an empty response and 1 whose prompt fills max_length=24" in caplog.text
+
+
+def test_prepare_keeps_every_usable_pair_silently(policy_path, pairs, caplog):
+    from harness.models import load_tokenizer
+    from harness.prepare import _drop_unusable_pairs
+
+    with caplog.at_level(logging.WARNING, logger="harness.prepare"):
+        kept = _drop_unusable_pairs(pairs, load_tokenizer(policy_path), max_length=128)
+    assert kept.equals(pairs.reset_index(drop=True))
+    assert "dropped" not in caplog.text
