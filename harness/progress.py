@@ -21,14 +21,24 @@ def _clock(seconds: float) -> str:
 
 
 class Progress(Callback):
-    def __init__(self, pending, results, stream=sys.stdout):
+    def __init__(self, pending, results, stream=None):
         self.total = len(pending)
-        self.stream = stream
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self._stream = stream  # None: sys.stdout at write time (Tune pickles its callbacks)
         self.t0 = time.perf_counter()
         self.running: set[str] = set()
         self.status: dict[str, str] = {}
         self.best: dict[str, tuple[float, str]] = {}
+
+    @property
+    def stream(self):
+        return self._stream or sys.stdout
+
+    @property
+    def tty(self) -> bool:
+        return hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def __getstate__(self):
+        return {**self.__dict__, "_stream": None}
 
     def _tid(self, trial) -> str:
         return trial.config["trial"]["trial_id"]

@@ -122,6 +122,7 @@ def annotator_p_first(a: str, b: str, prompt: str, cfg: WorldConfig) -> float:
     """P(annotator prefers a over b); see the module docstring."""
     z = (gold_score(prompt, a) - gold_score(prompt, b)) / cfg.annotator_temperature
     z += cfg.length_bias * (len(a.split()) - len(b.split())) / cfg.length_scale
+    z = min(max(z, -700.0), 700.0)  # exp overflows beyond ~709 (a near-zero temperature)
     return 1.0 / (1.0 + math.exp(-z))
 
 

@@ -1,0 +1,191 @@
+"""The sweep end to end on a tiny toy world (issue 5, "What must hold" 2-6).
+
+Every test goes through the real entry point (``harness.sweep.main`` or ``python -m
+harness.sweep``), Ray Tune included. The grid is 2 trials per method; the shared artifacts
+(world, reference cache, SFT baseline) are prepared once and reused by every test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from harness.results import done_ids
+from harness.schema import SAMPLE_COLUMNS, TRIAL_COLUMNS
+from harness.sweep import main
+
+N_EVAL = 24
+
+
+@pytest.fixture(scope="module")
+def study_yaml(tiny_world, tiny_world_config, tmp_path_factory):
+    """Write a 6-trial study over the tiny world; returns a function (results_dir) -> yaml path."""
+    root = tmp_path_factory.mktemp("sweep")
+    base = {
+        "study": "mini",
+        "artifacts_dir": str(tiny_world.parent.parent),  # shares the tiny world's cache
+        "toyworld": tiny_world_config.model_dump(),
+        "data": {"train": {"adapter": "toyworld", "max_rows": 96},
+                 "eval": {"adapter": "toyworld", "max_rows": N_EVAL}, "heldout_pairs": 16},
+        "policy": {"model": "toyworld", "dtype": "float32"},
+        "judge": {"name": "toy"},
+        "generation": {"max_new_tokens": 32, "batch_size": 32},
+        "training": {"batch_size": 16, "max_length": 96, "logging_steps": 2},
+        "grid": {"learning_rate": [3e-4], "epochs": [1], "seed": [0]},
+        "methods": {"dpo": {"beta": [0.1, 0.2]}, "ln_dpo": {"beta": [2.0, 3.0]},
+                    "simpo": {"beta": [2.0], "gamma_beta_ratio": [0.3, 0.6]}},
+        "resources": {"cpus_per_trial": 1},
+        "ray": {"max_concurrent": 2},
+    }
+
+    def write(name: str, **changes) -> Path:
+        cfg = {**base, "results_dir": str(root / name), **changes}
+        path = root / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        return path
+
+    return write
+
+
+def _tables(results: Path):
+    return (pd.read_parquet(results / "trials.parquet"), pd.read_parquet(results / "samples.parquet"))
+
+
+@pytest.fixture(scope="module")
+def finished(study_yaml):
+    """One finished mini sweep, with trial 0 forced to fail (criterion 3)."""
+    from harness.config import load_study
+    from harness.grid import expand
+
+    path = study_yaml("finished")
+    study = load_study(path)
+    specs = expand(study)
+    failing = specs[0].trial_id
+    os.environ["PO_HARNESS_FAIL_TRIALS"] = failing
+    try:
+        assert main([str(path)]) == 0
+    finally:
+        del os.environ["PO_HARNESS_FAIL_TRIALS"]
+    return study, specs, failing
+
+
+def test_results_layout_one_row_per_trial_and_per_sample(finished):
+    study, specs, failing = finished
+    results = study.results_path
+    for name in ("study.json", "trials.parquet", "samples.parquet", "baseline.parquet", "tune"):
+        assert (results / name).exists(), name
+    trials, samples = _tables(results)
+    assert sorted(trials["trial_id"]) == sorted(s.trial_id for s in specs)
+    assert list(trials.columns[: len(TRIAL_COLUMNS)]) == list(TRIAL_COLUMNS)
+    assert list(samples.columns) == list(SAMPLE_COLUMNS)
+    ok = trials[trials["status"] == "ok"]
+    assert len(ok) == len(specs) - 1
+    counts = samples.groupby("trial_id").size()
+    assert set(counts.index) == set(ok["trial_id"]) and (counts == N_EVAL).all()
+    assert not samples.duplicated(["trial_id", "prompt_id"]).any()
+    metrics = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "mean_kl_per_token",
+               "mean_length", "train_loss", "reward_accuracy", "time_train_s", "time_total_s"]
+    assert ok[metrics].map(math.isfinite).all().all()
+    baseline = pd.read_parquet(results / "baseline.parquet")
+    assert len(baseline) == N_EVAL and set(baseline["trial_id"]) == {"sft"}
+    info = json.loads((results / "study.json").read_text())
+    assert info["n_trials"] == len(specs) and info["versions"]["trl"]
+    assert info["config"]["methods"]["simpo"]["gamma_beta_ratio"] == [0.3, 0.6]
+
+
+def test_gamma_recorded_absolute_and_tensorboard_logs_written(finished):
+    study, specs, _ = finished
+    trials, _ = _tables(study.results_path)
+    simpo = trials[trials["method"] == "simpo"]
+    assert sorted(simpo["gamma"]) == pytest.approx([2.0 * 0.3, 2.0 * 0.6])
+    assert trials[trials["method"] != "simpo"]["gamma"].isna().all()
+    ok = trials[trials["status"] == "ok"]["trial_id"].iloc[0]
+    events = list((study.results_path / "trials" / ok).rglob("events.out.tfevents*"))
+    assert events, "no TensorBoard event file in the trial folder"
+
+
+def test_forced_failure_is_recorded_and_others_finish(finished):
+    study, specs, failing = finished
+    trials, samples = _tables(study.results_path)
+    row = trials.set_index("trial_id").loc[failing]
+    assert row["status"] == "failed" and "forced failure" in row["error"]
+    assert failing not in set(samples["trial_id"])
+    assert (trials["status"] == "ok").sum() == len(specs) - 1
+
+
+def test_rerunning_a_finished_study_runs_no_trial(finished, study_yaml, capsys):
+    study, specs, _ = finished
+    rows = sorted((study.results_path / "trials").glob("*/row.json"))
+    before = {p: p.stat().st_mtime_ns for p in rows}
+    assert main([str(study_yaml("finished"))]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(specs)} already recorded, 0 to run" in out
+    assert {p: p.stat().st_mtime_ns for p in rows} == before
+    trials, _ = _tables(study.results_path)
+    assert len(trials) == len(specs)
+
+
+def test_dry_run_prints_plan_and_runs_nothing(study_yaml, capsys):
+    path = study_yaml("dry")
+    assert main([str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "total" in out and "6" in out and "estimated cost" in out
+    assert not (Path(yaml.safe_load(path.read_text())["results_dir"]) / "mini").exists()
+
+
+def test_gpu_request_on_cpu_machine_fails_fast(study_yaml, capsys):
+    t0 = time.time()
+    code = main([str(study_yaml("gpu")), "--set", "resources.gpus_per_trial=1"])
+    assert code == 2 and time.time() - t0 < 120
+    assert "GPU" in capsys.readouterr().err
+
+
+def test_killed_driver_then_rerun_finishes_only_missing_trials(study_yaml):
+    import shutil
+    import tempfile
+
+    path = study_yaml("killed")
+    ray_tmp = tempfile.mkdtemp(prefix="rk-", dir=os.environ["PO_HARNESS_RAY_TMP"])
+    results = Path(yaml.safe_load(path.read_text())["results_dir"]) / "mini"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.sweep", str(path), "--max-concurrent", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "PO_HARNESS_RAY_TMP": ray_tmp},
+    )
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline and len(done_ids(results)) < 2 and proc.poll() is None:
+            time.sleep(0.5)
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)  # the driver only
+        proc.wait(timeout=30)
+    finally:
+        # the orphaned local Ray cluster lives in the driver's session: end it
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        time.sleep(1)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    survivors = {}
+    for p in (results / "trials").glob("*/row.json"):
+        survivors[p.parent.name] = p.read_text()
+    assert 2 <= len(survivors) < 6
+
+    assert main([str(path)]) == 0
+    trials, samples = _tables(results)
+    assert len(trials) == 6 and trials["trial_id"].is_unique
+    for tid, text in survivors.items():  # rows recorded before the kill were not re-run
+        assert (results / "trials" / tid / "row.json").read_text() == text
+    assert not samples.duplicated(["trial_id", "prompt_id"]).any()
+    assert (samples.groupby("trial_id").size() == N_EVAL).all()
