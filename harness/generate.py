@@ -32,36 +32,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
+from harness.config.sections import GenerationConfig  # noqa: F401  (re-exported)
 from harness.hub import HubRef, resolve
 from harness.toyworld.tokenizer import stop_token_ids
-
-
-class GenerationConfig(BaseModel):
-    """The study YAML's ``generation:`` mapping. Every field enters the baseline cache key."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    backend: str = "hf"
-    max_new_tokens: int = Field(128, ge=1)
-    temperature: float = Field(1.0, ge=0.0)  # 0 = greedy
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    batch_size: int = Field(64, ge=1)
-    seed: int = 0
-    backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
-
-    @classmethod
-    def from_any(cls, cfg: "GenerationConfig | Mapping[str, Any] | None") -> "GenerationConfig":
-        if cfg is None:
-            return cls()
-        if isinstance(cfg, cls):
-            return cfg
-        if isinstance(cfg, BaseModel):  # e.g. harness.config's `generation:` section
-            cfg = cfg.model_dump()
-        if not isinstance(cfg, Mapping):
-            raise TypeError(f"generation settings must be a mapping, got {type(cfg).__name__}")
-        return cls.model_validate(dict(cfg))
 
 
 @dataclass

@@ -7,6 +7,7 @@ validated by the named registry entry's own options model (:mod:`harness.data.re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -109,12 +110,29 @@ class PolicyConfig(Section):
 
 
 class GenerationConfig(Section):
+    """The ``generation:`` section; the one generation settings type (harness.generate uses it).
+    Every field enters the SFT baseline's cache key."""
+
     backend: Literal["hf", "vllm"] = "hf"
     max_new_tokens: int = Field(128, ge=1)
-    temperature: float = Field(1.0, ge=0.0)
+    temperature: float = Field(1.0, ge=0.0)  # 0 = greedy
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     batch_size: int = Field(64, ge=1)
     seed: int = Field(0, ge=0)
+    backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
+
+    @classmethod
+    def from_any(cls, cfg: "GenerationConfig | Mapping[str, Any] | None") -> "GenerationConfig":
+        """Accept this class, any pydantic model with the same fields, a mapping, or None."""
+        if cfg is None:
+            return cls()
+        if isinstance(cfg, cls):
+            return cfg
+        if isinstance(cfg, BaseModel):
+            cfg = cfg.model_dump()
+        if not isinstance(cfg, Mapping):
+            raise TypeError(f"generation settings must be a mapping, got {type(cfg).__name__}")
+        return cls.model_validate(dict(cfg))
 
 
 class TrainingConfig(Section):

@@ -8,7 +8,6 @@ The model's lm_head is biased towards <|end|> (about 5% stop per step on a near-
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -6,7 +6,6 @@ import sys
 import textwrap
 
 import numpy as np
-import pytest
 
 from harness.io import read_jsonl
 from harness.toyworld.build import build_toyworld, is_built, load_world_info
