@@ -4,20 +4,27 @@ Toy world: trial time is *measured* — the median ``time_total_s`` of this stud
 trials per method when there are any, else the median of every toy-world trial recorded under
 ``results_dir``, else the calibration below (from ``benchmarks/bench_train.py`` on 2 CPU cores).
 
-Real models: a tokens x parameters cost model, in GPU-hours (documented in docs/cost.md)::
+Real models: a tokens x parameters cost model in GPU-hours (docs/cost.md derives and checks it).
+Per trial, with N the policy's parameters, L = max_length / 2 tokens per sequence (an assumption:
+real pairs are shorter than the limit), T = max_new_tokens and G the trial's GPUs::
 
-    train    = 6 * N_policy * n_pairs * 2 * L * epochs        (forward + backward, chosen + rejected)
-    generate = 2 * N_policy * n_eval * (L_prompt + max_new_tokens) / generation_efficiency
-    kl       = 2 * N_policy * n_eval * (L_prompt + max_new_tokens)   (one SFT forward pass)
-    judge    = 2 * N_judge  * n_eval * L
-    hours    = sum / (PEAK_FLOPS * MFU) / 3600 * gpus_per_trial * workers_per_trial
+    train     = c * N * n_pairs * 2 * L * epochs       c = 6 (forward + backward), 8 with
+                                                       gradient checkpointing (one more forward)
+    heldout   = 2 * N * n_heldout * 2 * L              every worker scores every held-out pair
+    kl        = 2 * N * n_eval * (L + T)               one SFT forward pass
+    judge     = 2 * N_judge * n_eval * (L + T)
+    generate  = 2 * N * n_eval * (L + T), at GENERATION_EFFICIENCY of peak (decoding is
+                memory-bound), the rest at MFU of PEAK_FLOPS
+    GPU-hours = [ train_s  +  G * (heldout_s + kl_s + judge_s + generate_s + TRIAL_OVERHEAD_S) ] / 3600
 
-with ``L = max_length / 2`` tokens per sequence (an assumption: real pairs are shorter than the
-limit), ``MFU = 0.35`` for training and the forward passes, and a generation efficiency of 0.05
-for the HF backend (decoding is memory-bound) or 0.2 for vLLM. ``PEAK_FLOPS`` is an H100's dense
-bf16 peak. Parameter counts come from the model's config.json when it is local or cached, else
-from ``KNOWN_PARAMETERS``; pair counts from prepared data, ``max_rows``, or ``KNOWN_ROWS`` (rows
-before filtering: an upper bound).
+Training is spread over the G GPUs; evaluation runs on rank 0 while the trial holds all G;
+``TRIAL_OVERHEAD_S`` covers loading, sharding, saving and reloading the policy. ``MFU = 0.35``,
+generation efficiency 0.05 (HF backend) or 0.2 (vLLM), ``PEAK_FLOPS`` an H100's dense bf16 peak.
+Preparation runs once per study on one GPU: the reference pass (2 N per token over every pair)
+when a method needs it, and the SFT baseline (generate, judge its replies and the chosen ones).
+Parameter counts come from the model's config.json when it is local, else ``KNOWN_PARAMETERS``;
+row counts from the study's prepared data once ``--prepare-only`` ran, else ``max_rows``, else
+``KNOWN_ROWS`` (rows before filtering: an upper bound).
 """
 
 from __future__ import annotations
@@ -25,11 +32,14 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 PEAK_FLOPS = 989e12  # H100 SXM dense bf16
 MFU = 0.35
 GENERATION_EFFICIENCY = {"hf": 0.05, "vllm": 0.2}
+# Per real trial: load the checkpoint on every worker, shard it, save and reload the full policy.
+TRIAL_OVERHEAD_S = 600.0
 KNOWN_PARAMETERS = {
     "microsoft/Phi-3-medium-4k-instruct": 14.0e9,
     "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5": 1.4e9,
@@ -101,6 +111,23 @@ def _parameters(name: str) -> float | None:
     return float(2 * vocab * h + n_layers * (attn + 3 * h * inter))
 
 
+def _prepared_rows(study) -> dict[str, int]:
+    """Exact row counts (after filtering) from this study's prepared data, if it was prepared."""
+    from harness.artifacts import MANIFEST, study_folder
+
+    manifest = study_folder(study.artifacts_dir, study.study) / MANIFEST
+    if not manifest.exists():
+        return {}
+    import pyarrow.parquet as pq
+
+    paths = json.loads(manifest.read_text())
+    return {
+        key: pq.ParquetFile(paths[key]).metadata.num_rows
+        for key in ("train_pairs", "heldout_pairs", "eval_prompts")
+        if paths.get(key) and Path(paths[key]).exists()
+    }
+
+
 def _rows(spec: dict) -> tuple[int | None, str]:
     if spec.get("max_rows"):
         return int(spec["max_rows"]), "max_rows"
@@ -113,25 +140,117 @@ def _rows(spec: dict) -> tuple[int | None, str]:
     return None, "unknown offline"
 
 
-def real_trial_gpu_hours(study, method: str) -> tuple[float | None, str]:
+def _judge_parameters(judge: dict) -> float:
+    """Parameters of a model-based judge's model (0 for the toy judge, or when unknown)."""
+    from harness.judges import parse_judge
+
+    _, options = parse_judge(judge)
+    model = getattr(options, "model", None)
+    return (_parameters(model) or 0.0) if model else 0.0
+
+
+def _sizes(study) -> tuple[dict | None, str]:
+    """``{n_policy, n_judge, n_pairs, n_heldout, n_eval}`` and where the row counts come from."""
+    prepared = _prepared_rows(study)
+    if "train_pairs" in prepared and "eval_prompts" in prepared:
+        n_pairs, n_eval = prepared["train_pairs"], prepared["eval_prompts"]
+        n_heldout = prepared.get("heldout_pairs", 0)
+        src = "rows of the prepared data"
+    else:
+        n_pairs, src_pairs = _rows(study.data.train)
+        n_eval, src_eval = _rows(study.data.eval)
+        n_heldout = study.data.heldout_pairs
+        src = f"pairs: {src_pairs}, eval: {src_eval}"
     n_policy = _parameters(study.policy.model)
-    judge_model = study.judge.get("model") or KNOWN_PARAMETERS and (
-        "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5" if study.judge["name"] == "oasst" else None)
-    n_judge = _parameters(judge_model) if judge_model else 0.0
-    n_pairs, src_pairs = _rows(study.data.train)
-    n_eval, src_eval = _rows(study.data.eval)
     if not (n_policy and n_pairs and n_eval):
-        return None, f"parameters or sizes unknown offline (pairs: {src_pairs}, eval: {src_eval})"
-    length = study.training.max_length / 2
+        return None, f"parameters or sizes unknown offline ({src})"
+    return dict(n_policy=n_policy, n_judge=_judge_parameters(study.judge), n_pairs=n_pairs,
+                n_heldout=n_heldout, n_eval=n_eval), src
+
+
+@dataclass(frozen=True)
+class RealCost:
+    """One trial: GPU-seconds of training (shared by the trial's ``gpus``), and wall seconds of
+    evaluation and fixed overhead (one GPU works while all ``gpus`` are held)."""
+
+    train_gpu_s: float
+    eval_s: float
+    overhead_s: float
+    gpus: int
+
+    @property
+    def gpu_hours(self) -> float:
+        return (self.train_gpu_s + self.gpus * (self.eval_s + self.overhead_s)) / 3600
+
+    @property
+    def wall_hours(self) -> float:
+        return (self.train_gpu_s / self.gpus + self.eval_s + self.overhead_s) / 3600
+
+
+def _generation_s(n_policy: float, tokens: float, backend: str) -> float:
+    eff = GENERATION_EFFICIENCY.get(backend, GENERATION_EFFICIENCY["hf"])
+    return 2 * n_policy * tokens / (PEAK_FLOPS * eff)
+
+
+def real_trial_cost(study, method: str) -> tuple[RealCost | None, str]:
+    """Estimated cost of one ``method`` trial (mean epochs of its grid); the module doc's model."""
+    sizes, src = _sizes(study)
+    if sizes is None:
+        return None, src
+    n, length = sizes["n_policy"], study.training.max_length / 2
     epochs = statistics.mean(study.axes(method)["epochs"])
-    gen_tokens = length + study.generation.max_new_tokens
-    eff = GENERATION_EFFICIENCY.get(study.generation.backend, 0.05)
-    flops_fast = (6 * n_policy * n_pairs * 2 * length * epochs
-                  + 2 * n_policy * n_eval * gen_tokens + 2 * (n_judge or 0) * n_eval * length)
-    seconds = flops_fast / (PEAK_FLOPS * MFU) + 2 * n_policy * n_eval * gen_tokens / (PEAK_FLOPS * eff)
+    c = 8 if study.training.gradient_checkpointing else 6
+    gen_tokens = sizes["n_eval"] * (length + study.generation.max_new_tokens)
+    train_gpu_s = c * n * sizes["n_pairs"] * 2 * length * epochs / (PEAK_FLOPS * MFU)
+    forward_flops = (2 * n * sizes["n_heldout"] * 2 * length  # held-out reward accuracy
+                     + 2 * n * gen_tokens                     # the KL's SFT pass
+                     + 2 * sizes["n_judge"] * gen_tokens)     # the judge
+    eval_s = forward_flops / (PEAK_FLOPS * MFU) + _generation_s(n, gen_tokens,
+                                                                study.generation.backend)
     r = study.resources
-    gpus = max(r.gpus_per_trial * r.workers_per_trial, 1)
-    return seconds / 3600 * gpus, f"cost model (pairs: {src_pairs}, eval: {src_eval})"
+    gpus = max(int(round(r.gpus_per_trial * r.workers_per_trial)), 1)
+    return RealCost(train_gpu_s, eval_s, TRIAL_OVERHEAD_S, gpus), f"cost model ({src})"
+
+
+def real_trial_gpu_hours(study, method: str) -> tuple[float | None, str]:
+    """GPU-hours of one ``method`` trial, or None and the reason."""
+    cost, src = real_trial_cost(study, method)
+    return (cost.gpu_hours if cost else None), src
+
+
+def prepare_gpu_hours(study) -> float | None:
+    """GPU-hours of the once-per-study preparation on one GPU: the reference pass when a method
+    needs it, and the SFT baseline (generation; judge of its replies and of the chosen ones)."""
+    from harness.objectives import OBJECTIVES
+
+    sizes, _ = _sizes(study)
+    if sizes is None:
+        return None
+    n, length = sizes["n_policy"], study.training.max_length / 2
+    gen_tokens = sizes["n_eval"] * (length + study.generation.max_new_tokens)
+    flops = 2 * sizes["n_judge"] * 2 * gen_tokens
+    if any(OBJECTIVES[m].needs_reference for m in study.methods):
+        flops += 2 * n * (sizes["n_pairs"] + sizes["n_heldout"]) * 2 * length
+    seconds = flops / (PEAK_FLOPS * MFU) + _generation_s(n, gen_tokens, study.generation.backend)
+    return seconds / 3600
+
+
+def _real_cost_lines(study, left: Counter) -> list[str]:
+    costs = {m: real_trial_cost(study, m) for m in study.methods}
+    unknown = [src for cost, src in costs.values() if cost is None]
+    if unknown:
+        return [f"estimated cost: unknown ({unknown[0]})"]
+    total = sum(costs[m][0].gpu_hours * left[m] for m in study.methods)
+    gpus = next(iter(costs.values()))[0].gpus
+    per = ", ".join(f"{m} {c.gpu_hours:.1f} GPU-h ({c.wall_hours:.1f} h wall)"
+                    for m, (c, _) in costs.items())
+    src = next(iter(costs.values()))[1]
+    return [
+        f"estimated cost: {total:,.0f} GPU-hours for {sum(left.values())} trials, {gpus} GPU(s) "
+        f"per trial; per trial: {per}",
+        f"  + preparation, once, on one GPU: {prepare_gpu_hours(study):.1f} GPU-hours",
+        f"  {src}; H100 bf16 peak at MFU {MFU}; see docs/cost.md",
+    ]
 
 
 def plan_table(study, specs, done: set[str] = frozenset()) -> str:
@@ -146,25 +265,12 @@ def plan_table(study, specs, done: set[str] = frozenset()) -> str:
         lines.append(f"{m:<8} {count[m]:>6} {left[m]:>6}  {axes}")
     lines.append(f"{'total':<8} {len(specs):>6} {sum(left.values()):>6}")
     lines.append("")
-    if study.toyworld is not None:
-        per, src = toy_trial_seconds(study)
-        total = sum(per[m] * left[m] for m in study.methods)
-        r = study.resources
-        lines.append(f"estimated cost: {total / 3600:.3f} trial-hours ({total / 60:.1f} trial-minutes; "
-                     f"per trial: " + ", ".join(f"{m} {per[m]:.0f} s" for m in study.methods)
-                     + f"; from {src}); CPU cores per trial: {r.cpus_per_trial:g}")
-    else:
-        parts, total, src = [], 0.0, ""
-        for m in study.methods:
-            h, src = real_trial_gpu_hours(study, m)
-            if h is None:
-                parts = None
-                break
-            parts.append(f"{m} {h:.1f}")
-            total += h * left[m]
-        if parts is None:
-            lines.append(f"estimated cost: unknown ({src})")
-        else:
-            lines.append(f"estimated cost: {total:,.0f} GPU-hours (per trial: {', '.join(parts)} "
-                         f"GPU-h; {src}; see docs/cost.md)")
+    if study.toyworld is None:
+        return "\n".join(lines + _real_cost_lines(study, left))
+    per, src = toy_trial_seconds(study)
+    total = sum(per[m] * left[m] for m in study.methods)
+    r = study.resources
+    lines.append(f"estimated cost: {total / 3600:.3f} trial-hours ({total / 60:.1f} trial-minutes; "
+                 f"per trial: " + ", ".join(f"{m} {per[m]:.0f} s" for m in study.methods)
+                 + f"; from {src}); CPU cores per trial: {r.cpus_per_trial:g}")
     return "\n".join(lines)
