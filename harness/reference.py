@@ -31,13 +31,16 @@ def reference_key(policy_hash: str, pairs_hash: str, training, dtype: str) -> st
     """Hash of everything that changes the reference log-probs."""
     import trl
 
+    from harness.models import resolve_dtype
+
     return hash_json(
         {
             "policy": policy_hash,
             "pairs": pairs_hash,
             "max_length": training.max_length,
             "truncation_mode": training.truncation_mode,
-            "dtype": dtype,
+            # The dtype computed in: "auto" is float32 on CPU and bfloat16 on a GPU.
+            "dtype": str(resolve_dtype(dtype)),
             "trl": trl.__version__,
         }
     )

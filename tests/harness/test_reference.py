@@ -103,6 +103,18 @@ def test_changed_input_is_a_cache_miss(change, built, policy_path, pairs):
     assert BUILDS["computed"] == before + 1
 
 
+def test_key_names_the_dtype_computed_in_not_the_alias():
+    from harness.models import has_cuda
+    from harness.reference import reference_key
+
+    def key(dtype):
+        return reference_key(POLICY_HASH, "pairs", TRAINING, dtype)
+
+    assert key("float32") != key("bfloat16")
+    # "auto" is float32 on CPU and bfloat16 on a GPU: a cache built on one is no hit on the other.
+    assert key("auto") == key("bfloat16" if has_cuda() else "float32")
+
+
 def test_racing_writers_end_with_one_valid_file(policy_path, pairs, tmp_path, monkeypatch):
     """Two trials that both miss the cache compute it and write it at the same moment."""
     barrier = threading.Barrier(2, timeout=120)
