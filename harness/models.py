@@ -62,7 +62,8 @@ def load_causal_lm(
     trust_remote_code: bool = False,
     device: str | None = None,
 ):
-    """A causal LM in eval mode on ``device`` (default: cuda if present, else cpu)."""
+    """A causal LM in eval mode on ``device`` (default: cuda if present, else cpu;
+    ``"as_loaded"``: where from_pretrained put it, e.g. partitioned by DeepSpeed ZeRO-3)."""
     from transformers import AutoModelForCausalLM
 
     path = resolve(HubRef(name, "model", revision))
@@ -70,7 +71,8 @@ def load_causal_lm(
         path, revision=revision, dtype=resolve_dtype(dtype), trust_remote_code=trust_remote_code
     )
     LOADS[path] += 1
-    model.to(device or ("cuda" if has_cuda() else "cpu"))
+    if device != "as_loaded":
+        model.to(device or ("cuda" if has_cuda() else "cpu"))
     model.eval()
     return model
 

@@ -42,10 +42,9 @@ def po_trial(config: dict, ctx: dict) -> None:
     """The Tune trainable: one trial, its rows written to disk, its metrics reported."""
     from ray import tune
 
-    from harness.artifacts import PreparedStudy
     from harness.config.sections import TrainingConfig
+    from harness.distributed import run_trial_on
     from harness.results import is_done, trial_dir, write_trial
-    from harness.trial import run_trial
 
     spec = config["trial"]
     results = Path(ctx["results"])
@@ -55,12 +54,15 @@ def po_trial(config: dict, ctx: dict) -> None:
     import torch
 
     torch.set_num_threads(max(1, int(ctx["cpus_per_trial"])))
-    row, samples = run_trial(
+    # In this process, or on a Ray Train TorchTrainer when resources.workers_per_trial > 1.
+    row, samples = run_trial_on(
+        ctx["resources"],
         spec,
-        PreparedStudy.load(ctx["prepared"]),
+        ctx["prepared"],
         TrainingConfig.model_validate(ctx["training"]),
         ctx["dtype"],
         trial_dir(results, spec["trial_id"]),
+        storage=results / "tune" / "train",
     )
     write_trial(results, row, samples)
     report = {"status": row["status"], "method": spec["method"]}
@@ -143,11 +145,12 @@ def run_tune(study, pending, prepared_file: Path, *, address=None, max_concurren
             "training": study.training.model_dump(mode="json"),
             "dtype": study.policy.dtype,
             "cpus_per_trial": r.cpus_per_trial,
+            "resources": r.model_dump(),
         }
-        trainable = tune.with_resources(
-            tune.with_parameters(po_trial, ctx=ctx),
-            {"cpu": r.cpus_per_trial, "gpu": r.gpus_per_trial},
-        )
+        from harness.distributed import trial_resources
+
+        trainable = tune.with_resources(tune.with_parameters(po_trial, ctx=ctx),
+                                        trial_resources(r))
         progress = Progress(pending, results, stream=progress_stream)
         tuner = tune.Tuner(
             trainable,

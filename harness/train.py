@@ -65,14 +65,17 @@ def to_trl_rows(pairs: pd.DataFrame) -> list[dict]:
 
 
 def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=0.1,
-              tensorboard=False):
-    """DPOConfig from the study's ``training`` section; identical for every method."""
+              tensorboard=False, overrides: dict | None = None):
+    """DPOConfig from the study's ``training`` section; identical for every method.
+
+    ``overrides`` replace or add DPOConfig fields (the distributed launch passes FSDP or
+    DeepSpeed settings and mixed precision: :mod:`harness.distributed`)."""
     import torch
     from trl import DPOConfig
 
     cuda = torch.cuda.is_available()
     bf16 = cuda and dtype in ("auto", "bfloat16")
-    return DPOConfig(
+    kwargs = dict(
         output_dir=str(output_dir),
         learning_rate=learning_rate,
         num_train_epochs=epochs,
@@ -98,6 +101,8 @@ def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=
         dataloader_num_workers=0,
         dataset_num_proc=None,
     )
+    kwargs.update(overrides or {})
+    return DPOConfig(**kwargs)
 
 
 def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference):
@@ -134,12 +139,17 @@ def train_policy(
     dtype: str = "auto",
     save_model: bool = False,
     tensorboard: bool = True,
+    trl_overrides: dict | None = None,
+    device: str | None = None,
 ) -> TrainResult:
     """Train one policy from the SFT model at ``policy_path`` with objective ``method``.
 
     ``hparams`` are the method's resolved hyperparameters (``Objective.resolve``); ``reference``
     maps ``pair_id -> (ref_chosen_logp, ref_rejected_logp)`` and is required by methods whose
     objective needs a reference. ``training`` is the study's ``training`` section.
+    ``trl_overrides`` go to DPOConfig as they are; ``device`` is where the policy is loaded
+    (default: cuda if present, else cpu; ``cpu`` for FSDP/DeepSpeed, which place the shards).
+    In a distributed run every worker calls this; only the main process writes files.
     """
     from transformers.trainer_callback import PrinterCallback
 
@@ -154,14 +164,15 @@ def train_policy(
     t0 = time.perf_counter()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = load_tokenizer(policy_path)
-    model = load_causal_lm(policy_path, dtype=dtype)
-    model.train()
+    # The config first: with DeepSpeed ZeRO-3 it must exist when the model is loaded.
     args = _trl_args(
         training, output_dir=output_dir, learning_rate=learning_rate, epochs=epochs, seed=seed,
         dtype=dtype, beta=hparams["beta"],
-        tensorboard=tensorboard,
+        tensorboard=tensorboard, overrides=trl_overrides,
     )
+    tokenizer = load_tokenizer(policy_path)
+    model = load_causal_lm(policy_path, dtype=dtype, device=device)
+    model.train()
     trainer = _make_trainer(model, tokenizer, to_trl_rows(train_pairs), args, objective, hparams,
                             reference)
     trainer.remove_callback(PrinterCallback)
@@ -182,8 +193,9 @@ def train_policy(
     if status == STATUS_OK:
         model_out.eval()
         if save_model:
-            trainer.save_model(str(output_dir / "policy"))
-            tokenizer.save_pretrained(str(output_dir / "policy"))
+            trainer.save_model(str(output_dir / "policy"))  # collective under FSDP/DeepSpeed
+            if trainer.args.should_save:  # main process only
+                tokenizer.save_pretrained(str(output_dir / "policy"))
     return TrainResult(
         status=status,
         model=model_out,

@@ -84,15 +84,15 @@ def run_trial(spec: dict, prepared: PreparedStudy, training, dtype: str, out_dir
     return row, samples
 
 
-def _run(spec, prepared, training, dtype, out_dir, row, objective):
-    from harness.evaluate import evaluate_policy
-    from harness.train import train_policy
-
+def train_arguments(spec: dict, prepared: PreparedStudy, training, dtype: str, out_dir: Path,
+                    objective) -> dict:
+    """Keyword arguments of :func:`harness.train.train_policy` for the trial ``spec`` (shared by
+    the one-process trial and every worker of a distributed one, :mod:`harness.distributed`)."""
     reference = _reference(prepared.reference_logps) if objective.needs_reference else None
     hparams = {k: spec[k] for k in objective.hyperparameters if spec.get(k) is not None}
     if "gamma" in hparams and "gamma_beta_ratio" in hparams:
         hparams.pop("gamma_beta_ratio")  # the grid recorded both; the absolute gamma is used
-    result = train_policy(
+    return dict(
         method=spec["method"],
         hparams=hparams,
         learning_rate=spec["learning_rate"],
@@ -106,19 +106,30 @@ def _run(spec, prepared, training, dtype, out_dir, row, objective):
         output_dir=out_dir,
         dtype=dtype,
     )
-    row.update(status=result.status, error=result.error, **result.metrics, **result.timings)
-    if result.model is None:
-        return row, None
+
+
+def evaluate_trained(row: dict, model, spec: dict, prepared: PreparedStudy, dtype: str):
+    """Generate, judge and measure the trained ``model``; returns (row updated, samples)."""
+    from harness.evaluate import evaluate_policy
+    from harness.models import peak_memory_mb
 
     sft_model, tokenizer = _sft(prepared.policy, dtype)
     ev = evaluate_policy(
-        result.model, tokenizer, sft_model, _frame(prepared.eval_prompts),
+        model, tokenizer, sft_model, _frame(prepared.eval_prompts),
         _frame(prepared.baseline), _judge_for(prepared.judge), prepared.generation,
         spec["trial_id"],
     )
     row.update(ev.metrics)
     row.update(ev.timings)
-    from harness.models import peak_memory_mb
-
     row["peak_rss_mb"] = peak_memory_mb()
     return row, ev.samples
+
+
+def _run(spec, prepared, training, dtype, out_dir, row, objective):
+    from harness.train import train_policy
+
+    result = train_policy(**train_arguments(spec, prepared, training, dtype, out_dir, objective))
+    row.update(status=result.status, error=result.error, **result.metrics, **result.timings)
+    if result.model is None:
+        return row, None
+    return evaluate_trained(row, result.model, spec, prepared, dtype)
