@@ -31,6 +31,21 @@ from harness.results import consolidate, done_ids, write_study_json
 log = logging.getLogger(__name__)
 
 
+def interleave_methods(specs):
+    """Round-robin over methods (dpo, ln_dpo, simpo, dpo, ...), each method's own order kept:
+    every method gets early results in the progress view, and the one-time warm-up of each
+    worker process (imports, first model load) does not land on one method's trials."""
+    by_method: dict[str, list] = {}
+    for s in specs:
+        by_method.setdefault(s.method, []).append(s)
+    out, queues = [], list(by_method.values())
+    while any(queues):
+        for q in queues:
+            if q:
+                out.append(q.pop(0))
+    return out
+
+
 class SweepError(RuntimeError):
     """A study cannot run as configured (e.g. resources the cluster does not have)."""
 
@@ -124,7 +139,7 @@ def _max_concurrent(study, cluster: dict, override: int | None) -> int:
 
 
 def run_tune(study, pending, prepared_file: Path, *, address=None, max_concurrent=None,
-             progress_stream=sys.stdout) -> dict:
+             progress_stream=None) -> dict:
     """Run ``pending`` TrialSpecs on Ray Tune; returns timing facts of the run."""
     import ray
     from ray import tune
@@ -234,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = expand(study)
     results = study.results_path
     done = done_ids(results)
-    pending = [s for s in specs if s.trial_id not in done]
+    pending = interleave_methods([s for s in specs if s.trial_id not in done])
 
     if args.dry_run:
         print(plan_table(study, specs, done))
