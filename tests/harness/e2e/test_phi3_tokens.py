@@ -19,6 +19,16 @@ from harness.generate import GenerationConfig, format_prompts, generate
 from harness.models import load_causal_lm, load_tokenizer
 from harness.toyworld.tokenizer import stop_token_ids
 
+# A variant that always opens the assistant turn after a user turn and writes no EOS at the
+# end: the mask must hold the turn's end whatever the template puts there.
+ALWAYS_OPEN_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n<|assistant|>\n'}}"
+    "{% elif message['role'] == 'assistant' %}{{message['content'] + '<|end|>\n'}}{% endif %}"
+    "{% endfor %}"
+)
+TAILS = {"phi3": "<|end|>\n<|endoftext|>", "always_open": "<|end|>\n"}
+
 HH_PROMPT = [
     {"role": "user", "content": "What household chemicals are dangerous to mix?"},
     {"role": "assistant", "content": "Bleach and ammonia."},
@@ -55,9 +65,10 @@ def test_chat_template_formats_prompts_as_phi3(tok):
     )
 
 
-@pytest.fixture(scope="module")
-def trainer(tiny_phi3, tok, model, tmp_path_factory):
-    """The harness's PreferenceTrainer over two pairs whose chosen replies differ in length."""
+@pytest.fixture(scope="module", params=sorted(TAILS))
+def trainer(request, tok, model, tmp_path_factory):
+    """The harness's PreferenceTrainer over two pairs whose chosen replies differ in length,
+    with the Phi-3 template or the always-open variant; returns (trainer, rows, tail)."""
     from harness.config.sections import TrainingConfig
     from harness.objectives import get_objective
     from harness.train import _make_trainer, _trl_args
@@ -70,14 +81,18 @@ def trainer(tiny_phi3, tok, model, tmp_path_factory):
          "chosen": [{"role": "assistant", "content": "Hi"}],
          "rejected": [{"role": "assistant", "content": "Please do not do that, it is illegal."}]},
     ]
+    tok = copy.deepcopy(tok)
+    if request.param == "always_open":
+        tok.chat_template = ALWAYS_OPEN_TEMPLATE
     args = _trl_args(TrainingConfig(batch_size=2, max_length=256), output_dir=tmp_path_factory.mktemp("trl"),
                      learning_rate=1e-4, epochs=1, seed=0, dtype="float32")
-    return _make_trainer(copy.deepcopy(model), tok, rows, args, get_objective("simpo"),
-                         {"beta": 2.0, "gamma": 1.0}, None), rows
+    trainer = _make_trainer(copy.deepcopy(model), tok, rows, args, get_objective("simpo"),
+                            {"beta": 2.0, "gamma": 1.0}, None)
+    return trainer, rows, TAILS[request.param]
 
 
 def test_final_end_and_eos_are_inside_the_completion_mask(trainer, tok):
-    trainer, rows = trainer
+    trainer, rows, tail = trainer
     batch = next(iter(trainer.get_train_dataloader()))
     ids, mask, attn = batch["input_ids"], batch["completion_mask"], batch["attention_mask"]
     eos, end = tok.eos_token_id, tok.convert_tokens_to_ids("<|end|>")
@@ -85,19 +100,22 @@ def test_final_end_and_eos_are_inside_the_completion_mask(trainer, tok):
     replies = [r["chosen"][0]["content"] for r in rows] + [r["rejected"][0]["content"] for r in rows]
     for i in range(ids.shape[0]):
         completion = ids[i][mask[i].bool()].tolist()
-        # the completion is the reply then Phi-3's turn end and the conversation's EOS
-        assert tok.decode(completion) == replies[i] + "<|end|>\n<|endoftext|>"
-        assert completion[-1] == eos and end in completion[-3:]
+        # the completion is the reply, then the turn's end (and the conversation's EOS in Phi-3's
+        # template): the tokens that teach the model to stop are trained on
+        assert tok.decode(completion) == replies[i] + tail
+        assert end in completion[-3:]
+        if tail.endswith("<|endoftext|>"):
+            assert completion[-1] == eos
         last = int(mask[i].nonzero().max())
         # everything after it is padding: the same id as EOS, but masked out and unattended
         assert (ids[i, last + 1:] == eos).all()
         assert not mask[i, last + 1:].any() and not attn[i, last + 1:].any()
-    assert (ids == eos).sum() > mask.shape[0]  # padding happened: the test can tell them apart
+    assert ((ids == eos) & ~mask.bool()).any()  # padding happened: the test can tell them apart
 
 
 def test_sequence_logps_count_the_eos(trainer, tok):
     """The policy's completion log-prob (what every objective uses) includes the EOS term."""
-    trainer, _ = trainer
+    trainer, _, _ = trainer
     batch = next(iter(trainer.get_train_dataloader()))
     model = trainer.model.eval()
     with torch.no_grad():
