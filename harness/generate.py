@@ -24,7 +24,10 @@ Shapes: N prompts in, N entries out, in the input order.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,8 +291,28 @@ class HFBackend:
         return result
 
 
+@contextlib.contextmanager
+def _policy_folder(model, tokenizer):
+    """A folder vLLM can load the policy from. An in-memory model (a policy just trained) is
+    saved, with its tokenizer, to a temporary folder: its ``name_or_path`` still names the SFT
+    model it started from, and loading that would silently evaluate the wrong weights."""
+    if isinstance(model, (str, Path)):
+        if not Path(model).is_dir():
+            raise FileNotFoundError(f"vllm backend: model folder {model} does not exist")
+        yield str(model)
+        return
+    tmp = tempfile.mkdtemp(prefix="po-vllm-")
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class VLLMBackend:
-    """vLLM on a GPU. The model must be a folder (a trained policy is saved before evaluation).
+    """vLLM on a GPU. It loads the policy from a folder; an in-memory policy is saved to a
+    temporary folder first (:func:`_policy_folder`).
 
     Each prompt gets its own ``SamplingParams(seed=...)``, so its sample does not depend on the
     batch. ``logprobs=0`` returns the sampled token's log-prob; ``logprobs_mode="raw_logprobs"``
@@ -318,12 +341,10 @@ class VLLMBackend:
     def generate(self, model, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
         vllm = self.check_available()
         cfg = GenerationConfig.from_any(cfg)
-        path = model if isinstance(model, (str, Path)) else getattr(model, "name_or_path", "")
-        if not path or not Path(path).is_dir():
-            raise ValueError(
-                "the vllm backend loads the policy from a folder; save the model first "
-                f"(got {type(model).__name__} with name_or_path={path!r})"
-            )
+        with _policy_folder(model, tokenizer) as path:
+            return self._generate(vllm, path, tokenizer, prompts, cfg)
+
+    def _generate(self, vllm, path, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
         stops = stop_token_ids(tokenizer)
         prompt_ids = format_prompts(tokenizer, prompts)
         params = [

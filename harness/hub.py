@@ -36,7 +36,7 @@ class HubRef:
     def fetch_hint(self) -> str:
         rev = f" --revision {self.revision}" if self.revision else ""
         kind = " --repo-type dataset" if self.repo_type == "dataset" else ""
-        return f"huggingface-cli download {self.name}{kind}{rev}"
+        return f"hf download {self.name}{kind}{rev}"
 
 
 def offline() -> bool:

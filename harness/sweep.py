@@ -18,6 +18,7 @@ missing trials. Each run is its own Tune experiment under ``results/<study>/tune
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -109,6 +110,22 @@ def _ray_init(address: str | None, num_cpus: int | None):
     return tmp, True
 
 
+@contextlib.contextmanager
+def ray_session(address: str | None):
+    """Ray for the length of a sweep: joined at ``address``, or started locally (and stopped,
+    its temp dir removed, on exit). Yields the cluster's resources."""
+    import ray
+
+    tmp, started = _ray_init(address, None)
+    try:
+        yield ray.cluster_resources()
+    finally:
+        if started:
+            ray.shutdown()
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_resources(resources, cluster: dict) -> None:
     """Fail now, not hang in Tune, when one trial asks for more than the cluster has."""
     need = {
@@ -138,59 +155,49 @@ def _max_concurrent(study, cluster: dict, override: int | None) -> int:
     return max(1, per_cpu)
 
 
-def run_tune(study, pending, prepared_file: Path, *, address=None, max_concurrent=None,
+def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurrent=None,
              progress_stream=None) -> dict:
-    """Run ``pending`` TrialSpecs on Ray Tune; returns timing facts of the run."""
-    import ray
+    """Run ``pending`` TrialSpecs on Ray Tune (inside :func:`ray_session`); returns timing facts
+    of the run."""
     from ray import tune
 
     from harness.progress import Progress
 
     results = study.results_path
-    tmp, started = _ray_init(address or study.ray.address or os.environ.get("RAY_ADDRESS"),
-                             None)
-    try:
-        cluster = ray.cluster_resources()
-        check_resources(study.resources, cluster)
-        concurrency = _max_concurrent(study, cluster, max_concurrent)
-        r = study.resources
-        ctx = {
-            "results": str(results),
-            "prepared": str(prepared_file),
-            "training": study.training.model_dump(mode="json"),
-            "dtype": study.policy.dtype,
-            "cpus_per_trial": r.cpus_per_trial,
-            "resources": r.model_dump(),
-        }
-        from harness.distributed import trial_resources
+    concurrency = _max_concurrent(study, cluster, max_concurrent)
+    r = study.resources
+    ctx = {
+        "results": str(results),
+        "prepared": str(prepared_file),
+        "training": study.training.model_dump(mode="json"),
+        "dtype": study.policy.dtype,
+        "cpus_per_trial": r.cpus_per_trial,
+        "resources": r.model_dump(),
+    }
+    from harness.distributed import trial_resources
 
-        trainable = tune.with_resources(tune.with_parameters(po_trial, ctx=ctx),
-                                        trial_resources(r))
-        progress = Progress(pending, results, stream=progress_stream)
-        tuner = tune.Tuner(
-            trainable,
-            param_space={"trial": tune.grid_search([s.to_dict() for s in pending])},
-            tune_config=tune.TuneConfig(max_concurrent_trials=concurrency,
-                                        reuse_actors=study.ray.reuse_actors),
-            run_config=tune.RunConfig(
-                name=f"run-{time.strftime('%Y%m%d-%H%M%S')}",
-                storage_path=str((results / "tune").resolve()),  # must be absolute
-                failure_config=tune.FailureConfig(max_failures=0),
-                verbose=0,
-                callbacks=[progress],
-            ),
-        )
-        t0 = time.perf_counter()
-        grid = tuner.fit()  # does not raise when trials error: checked below
-        wall = time.perf_counter() - t0
-        progress.close()
-        _record_crashed(results, pending, grid)
-        return {"wall_s": wall, "concurrency": concurrency, "n_trials": len(pending)}
-    finally:
-        if started:
-            ray.shutdown()
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+    trainable = tune.with_resources(tune.with_parameters(po_trial, ctx=ctx),
+                                    trial_resources(r))
+    progress = Progress(pending, results, stream=progress_stream)
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"trial": tune.grid_search([s.to_dict() for s in pending])},
+        tune_config=tune.TuneConfig(max_concurrent_trials=concurrency,
+                                    reuse_actors=study.ray.reuse_actors),
+        run_config=tune.RunConfig(
+            name=f"run-{time.strftime('%Y%m%d-%H%M%S')}",
+            storage_path=str((results / "tune").resolve()),  # must be absolute
+            failure_config=tune.FailureConfig(max_failures=0),
+            verbose=0,
+            callbacks=[progress],
+        ),
+    )
+    t0 = time.perf_counter()
+    grid = tuner.fit()  # does not raise when trials error: checked below
+    wall = time.perf_counter() - t0
+    progress.close()
+    _record_crashed(results, pending, grid)
+    return {"wall_s": wall, "concurrency": concurrency, "n_trials": len(pending)}
 
 
 def _record_crashed(results: Path, pending, grid) -> None:
@@ -238,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     from harness.config import ConfigError, load_study
     from harness.cost import plan_table
     from harness.grid import expand
-    from harness.hub import MissingHubArtifactError
 
     overrides = list(args.set) + ([f"results_dir={args.results}"] if args.results else [])
     try:
@@ -257,8 +263,26 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"study {study.study}: {len(specs)} trials, {len(specs) - len(pending)} already "
           f"recorded, {len(pending)} to run -> {results}", flush=True)
+    address = args.address or study.ray.address or os.environ.get("RAY_ADDRESS")
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if pending and not args.prepare_only:
+            # Join or start Ray and check the per-trial request first: a study that cannot run
+            # on this cluster fails before hours of preparation, not after.
+            cluster = stack.enter_context(ray_session(address))
+            try:
+                check_resources(study.resources, cluster)
+            except SweepError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+        return _prepare_and_run(study, specs, pending, cluster, args)
+
+
+def _prepare_and_run(study, specs, pending, cluster, args) -> int:
+    from harness.hub import MissingHubArtifactError
     from harness.prepare import prepare
 
+    results = study.results_path
     try:
         prepared = prepare(study, progress=lambda m: print(m, flush=True))
     except MissingHubArtifactError as e:
@@ -272,12 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     write_study_json(results, study, specs)
     run = None
     if pending:
-        try:
-            run = run_tune(study, pending, study_folder(study.artifacts_dir, study.study) / MANIFEST,
-                           address=args.address, max_concurrent=args.max_concurrent)
-        except SweepError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        run = run_tune(study, pending, study_folder(study.artifacts_dir, study.study) / MANIFEST,
+                       cluster, max_concurrent=args.max_concurrent)
     trials, _ = consolidate(results, prepared.baseline)
     write_study_json(results, study, specs, {"last_run": run} if run else None)
     from harness.summary import summary_table

@@ -153,7 +153,7 @@ def train_policy(
     """
     from transformers.trainer_callback import PrinterCallback
 
-    from harness.models import load_causal_lm, load_tokenizer, peak_memory_mb
+    from harness.models import load_causal_lm, load_tokenizer, peak_memory_mb, resolve_dtype
     from harness.preference_trainer import pair_statistics
 
     objective = get_objective(method)
@@ -171,7 +171,9 @@ def train_policy(
         tensorboard=tensorboard, overrides=trl_overrides,
     )
     tokenizer = load_tokenizer(policy_path)
-    model = load_causal_lm(policy_path, dtype=dtype, device=device)
+    # Mixed precision: float32 master weights, bf16 autocast. Weights loaded in bf16 would
+    # round away updates at learning rates ~1e-6 (bf16 keeps ~3 significant digits).
+    model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype, device=device)
     model.train()
     trainer = _make_trainer(model, tokenizer, to_trl_rows(train_pairs), args, objective, hparams,
                             reference)
@@ -192,6 +194,9 @@ def train_policy(
         metrics["reward_margin"] = stats["reward_margin"]
     if status == STATUS_OK:
         model_out.eval()
+        eval_dtype = resolve_dtype(dtype)
+        if args.bf16 and str(eval_dtype) != "torch.float32":
+            model_out.to(eval_dtype)  # evaluate in the study's dtype, as the SFT baseline was
         if save_model:
             trainer.save_model(str(output_dir / "policy"))  # collective under FSDP/DeepSpeed
             if trainer.args.should_save:  # main process only

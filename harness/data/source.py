@@ -97,7 +97,7 @@ def load_path(opts: SourceOptions) -> str:
     """What to hand to ``load_dataset``: a local folder, the cached Hub snapshot when offline,
     else the Hub id.
 
-    Offline, ``load_dataset(<hub id>)`` never looks at the Hub cache that ``huggingface-cli
+    Offline, ``load_dataset(<hub id>)`` never looks at the Hub cache that ``hf
     download`` fills (only at ``datasets``' own Arrow cache), so a cached snapshot is loaded as
     the local folder it is: the same files, the same call.
     """

@@ -116,3 +116,13 @@ def test_model_metrics_without_logp_and_on_no_rows():
         model_metrics(hand_table().drop(columns=["kl"]))
     with pytest.raises(ValueError, match="3 logp values for 4 rows"):
         model_metrics(hand_table(), logp=[1.0, 2.0, 3.0])
+
+
+def test_float_noise_between_batches_is_a_tie_not_a_win():
+    # the same texts scored in two batches differ by ~1e-7: an unchanged policy ties with SFT
+    sft = np.array([0.1234567, -2.5, 3.0])
+    again = sft + np.array([1e-7, -2e-7, 3e-7])
+    assert win_rate(again, sft) == 0.5
+    # a real difference still counts: 1 win, 1 tie, 1 loss -> (1 + 0.5 + 0) / 3
+    assert win_rate(np.array([0.2, -2.5, 2.9]), sft) == pytest.approx(0.5)
+    assert win_rate(np.array([0.2, -2.4, 3.1]), sft) == pytest.approx(1.0)

@@ -16,10 +16,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from harness.config.sections import TrainingConfig  # noqa: E402
-from harness.io import read_jsonl  # noqa: E402
-from harness.objectives import Objective, get_objective  # noqa: E402
-from harness.train import Diverged, _trl_args, to_trl_rows  # noqa: E402
+from harness.config.sections import TrainingConfig
+from harness.io import read_jsonl
+from harness.objectives import Objective, get_objective
+from harness.train import Diverged, _trl_args, to_trl_rows
 
 HPARAMS = {"dpo": {"beta": 0.1}, "ln_dpo": {"beta": 1.0}, "simpo": {"beta": 2.0, "gamma": 0.5}}
 # max_length above every toy sequence: no truncation, so the hand computation sees what TRL sees.

@@ -16,10 +16,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from harness import reference as ref_mod  # noqa: E402
-from harness.config.sections import TrainingConfig  # noqa: E402
-from harness.io import hash_json, read_jsonl  # noqa: E402
-from harness.reference import BUILDS, build_reference, compute_reference, load_reference  # noqa: E402
+from harness import reference as ref_mod
+from harness.config.sections import TrainingConfig
+from harness.io import hash_json, read_jsonl
+from harness.reference import BUILDS, build_reference, compute_reference, load_reference
 
 TRAINING = TrainingConfig(batch_size=4, max_length=128)
 POLICY_HASH = "sft-hash-a"

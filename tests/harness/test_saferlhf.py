@@ -113,7 +113,7 @@ def test_offline_prepare_names_every_missing_model_and_dataset(tmp_path):
     for name in ("microsoft/Phi-3-medium-4k-instruct", "PKU-Alignment/PKU-SafeRLHF",
                  "Anthropic/hh-rlhf", "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5"):
         assert name in err
-    assert "huggingface-cli download PKU-Alignment/PKU-SafeRLHF --repo-type dataset" in err
+    assert "hf download PKU-Alignment/PKU-SafeRLHF --repo-type dataset" in err
     assert "--revision v0" in err
     # failed before any work: nothing prepared, nothing recorded
     assert not (tmp_path / "art").exists() and not (tmp_path / "results").exists()

@@ -18,11 +18,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from harness.config.sections import TrainingConfig  # noqa: E402
-from harness.io import read_jsonl  # noqa: E402
-from harness.objectives import get_objective  # noqa: E402
-from harness.schema import STATUS_DIVERGED, STATUS_OK  # noqa: E402
-from harness.train import _trl_args, to_trl_rows, train_policy  # noqa: E402
+from harness.config.sections import TrainingConfig
+from harness.io import read_jsonl
+from harness.objectives import get_objective
+from harness.schema import STATUS_DIVERGED, STATUS_OK
+from harness.train import _trl_args, to_trl_rows, train_policy
 
 HPARAMS = {"dpo": {"beta": 0.1}, "ln_dpo": {"beta": 1.0}, "simpo": {"beta": 2.0, "gamma": 0.5}}
 # 16 pairs, batch 4, 2 epochs: 8 optimizer steps per run.

@@ -61,7 +61,7 @@ def test_offline_uncached_hub_id_gives_the_hub_message(tmp_path, monkeypatch):
 
 
 def fake_hub_cache(cache: Path, repo: str, revision: str, source: Path) -> None:
-    """The layout ``huggingface-cli download --repo-type dataset`` leaves in HF_HUB_CACHE."""
+    """The layout ``hf download --repo-type dataset`` leaves in HF_HUB_CACHE."""
     commit = "0123456789abcdef0123456789abcdef01234567"
     repo_dir = cache / ("datasets--" + repo.replace("/", "--"))
     (repo_dir / "refs").mkdir(parents=True)

@@ -86,7 +86,7 @@ def test_offline_uncached_hub_id_fails_naming_the_model_and_the_fix(tmp_path, sp
     assert out.returncode == 0, out.stderr
     message = out.stdout
     assert model in message
-    assert f"huggingface-cli download {model}" in message
+    assert f"hf download {model}" in message
     assert "local path" in message
 
 
