@@ -9,8 +9,9 @@ a FRESH subprocess (so imports, warm-up and peak RSS are comparable), the method
 
 Per method: median seconds per optimizer step (wall and CPU), the trial's wall time
 (``train_policy``: load the policy, tokenize, train; TRL is imported before the clock starts,
-as in a reused Ray worker), the process's wall time (imports included) and its peak RSS. DPO and LN-DPO read the shared reference cache, whose one-time cost
-(a fresh process running :func:`harness.reference.build_reference`) is reported on its own;
+as in a reused Ray worker), the process's wall time (imports included) and its peak RSS.
+DPO and LN-DPO read the shared reference cache, whose one-time cost (a fresh process running
+:func:`harness.reference.build_reference`) is reported on its own;
 ``dpo_live`` is DPO with the reference model loaded into the trial and run on every batch (what
 the shared cache replaces). Then the trial-cost ratios against SimPO; the target is <= 1.05 for
 DPO and LN-DPO with the cache.
@@ -34,8 +35,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "BENCH_RESULT "
-HPARAMS = {"dpo": {"beta": 0.1}, "ln_dpo": {"beta": 1.0}, "simpo": {"beta": 2.0, "gamma_beta_ratio": 0.5},
-           "dpo_live": {"beta": 0.1}}
+HPARAMS = {
+    "dpo": {"beta": 0.1},
+    "ln_dpo": {"beta": 1.0},
+    "simpo": {"beta": 2.0, "gamma_beta_ratio": 0.5},
+    "dpo_live": {"beta": 0.1},
+}
 OBJECTIVE = {"dpo_live": "dpo"}  # variant -> registered objective
 
 
@@ -45,8 +50,13 @@ OBJECTIVE = {"dpo_live": "dpo"}  # variant -> registered objective
 def _training(spec: dict):
     from harness.config.sections import TrainingConfig
 
-    return TrainingConfig(batch_size=spec["batch_size"], max_length=spec["max_length"],
-                          warmup_ratio=0.1, lr_scheduler_type="cosine", logging_steps=5)
+    return TrainingConfig(
+        batch_size=spec["batch_size"],
+        max_length=spec["max_length"],
+        warmup_ratio=0.1,
+        lr_scheduler_type="cosine",
+        logging_steps=5,
+    )
 
 
 def _pairs(spec: dict):
@@ -95,9 +105,14 @@ def _run_trial(spec: dict) -> dict:
             from harness.preference_trainer import PreferenceTrainer
 
             trainer = PreferenceTrainer(
-                model=model, ref_model=load_causal_lm(policy, dtype=spec["dtype"]), args=args,
-                train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                objective=objective, hparams=hparams, reference=None,
+                model=model,
+                ref_model=load_causal_lm(policy, dtype=spec["dtype"]),
+                args=args,
+                train_dataset=Dataset.from_list(rows),
+                processing_class=tokenizer,
+                objective=objective,
+                hparams=hparams,
+                reference=None,
             )
         else:
             trainer = make_trainer(model, tokenizer, rows, args, objective, hparams, reference)
@@ -112,10 +127,18 @@ def _run_trial(spec: dict) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory(prefix="bench-train-") as out:
         result = train_mod.train_policy(
-            method=method, hparams=HPARAMS[variant], learning_rate=spec["learning_rate"],
-            epochs=spec["epochs"], seed=0, training=_training(spec), policy_path=policy,
-            train_pairs=pairs, reference=reference if variant != "simpo" else None,
-            output_dir=out, dtype=spec["dtype"], tensorboard=False,
+            method=method,
+            hparams=HPARAMS[variant],
+            learning_rate=spec["learning_rate"],
+            epochs=spec["epochs"],
+            seed=0,
+            training=_training(spec),
+            policy_path=policy,
+            train_pairs=pairs,
+            reference=reference if variant != "simpo" else None,
+            output_dir=out,
+            dtype=spec["dtype"],
+            tensorboard=False,
         )
     trial_s, trial_cpu = time.perf_counter() - t0, time.process_time() - c0
     (trainer,) = trainers
@@ -143,10 +166,22 @@ def _run_reference(spec: dict) -> dict:
     policy = str(Path(spec["world"]) / "sft")
     pairs = _pairs(spec)
     t0, c0 = time.perf_counter(), time.process_time()
-    path, hit = build_reference(policy, hash_dir(policy), pairs, hash_json(pairs.to_dict(orient="records")),
-                                _training(spec), spec["cache_dir"], spec["dtype"])
-    return {"path": str(path), "cache_hit": hit, "build_s": time.perf_counter() - t0,
-            "build_cpu_s": time.process_time() - c0, "peak_rss_mb": peak_memory_mb()}
+    path, hit = build_reference(
+        policy,
+        hash_dir(policy),
+        pairs,
+        hash_json(pairs.to_dict(orient="records")),
+        _training(spec),
+        spec["cache_dir"],
+        spec["dtype"],
+    )
+    return {
+        "path": str(path),
+        "cache_hit": hit,
+        "build_s": time.perf_counter() - t0,
+        "build_cpu_s": time.process_time() - c0,
+        "peak_rss_mb": peak_memory_mb(),
+    }
 
 
 def worker(spec: dict) -> None:
@@ -163,17 +198,30 @@ def worker(spec: dict) -> None:
 
 def spawn(spec: dict) -> dict:
     """Run one worker in a fresh interpreter; its result plus the process's wall time and load."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]), TOKENIZERS_PARALLELISM="false",
-               TQDM_DISABLE="1", TRL_EXPERIMENTAL_SILENCE="1")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(spec["threads"]),
+        TOKENIZERS_PARALLELISM="false",
+        TQDM_DISABLE="1",
+        TRL_EXPERIMENTAL_SILENCE="1",
+    )
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(spec)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - t0
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode or not lines:
-        raise RuntimeError(f"worker {spec['method']} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return dict(json.loads(lines[-1][len(MARK):]), process_s=wall, load1=load)
+        raise RuntimeError(
+            f"worker {spec['method']} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
+    return dict(json.loads(lines[-1][len(MARK) :]), process_s=wall, load1=load)
 
 
 def default_world() -> Path:
@@ -187,7 +235,9 @@ def default_world() -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--world", type=Path, help="a built toy world folder (default: build under artifacts/)")
+    ap.add_argument(
+        "--world", type=Path, help="a built toy world folder (default: build under artifacts/)"
+    )
     ap.add_argument("--pairs", type=int, default=512)
     ap.add_argument("--epochs", type=float, default=1)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -204,34 +254,59 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
 
     world = (args.world or default_world()).resolve()
-    base = {"world": str(world), "pairs": args.pairs, "epochs": args.epochs, "batch_size": args.batch_size,
-            "max_length": args.max_length, "learning_rate": args.learning_rate, "threads": args.threads,
-            "dtype": "float32"}
+    base = {
+        "world": str(world),
+        "pairs": args.pairs,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "learning_rate": args.learning_rate,
+        "threads": args.threads,
+        "dtype": "float32",
+    }
     methods = args.methods.split(",")
-    print(f"world: {world}\npairs: {args.pairs}  epochs: {args.epochs}  batch_size: {args.batch_size}  "
-          f"max_length: {args.max_length}  torch threads: {args.threads}  repeats: {args.repeats}  "
-          f"cores: {os.cpu_count()}  load at start: {os.getloadavg()}")
+    print(
+        f"world: {world}\npairs: {args.pairs}  epochs: {args.epochs}  batch_size: {args.batch_size}  "
+        f"max_length: {args.max_length}  torch threads: {args.threads}  repeats: {args.repeats}  "
+        f"cores: {os.cpu_count()}  load at start: {os.getloadavg()}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-train-ref-") as cache_dir:
         ref = spawn(dict(base, method="reference", cache_dir=cache_dir))
-        print(f"reference cache (one-time, shared by every DPO and LN-DPO trial): "
-              f"{ref['build_s']:.2f} s in build_reference ({ref['build_cpu_s']:.2f} s CPU), "
-              f"{ref['process_s']:.2f} s with process start, peak RSS {ref['peak_rss_mb']:.0f} MB")
+        print(
+            f"reference cache (one-time, shared by every DPO and LN-DPO trial): "
+            f"{ref['build_s']:.2f} s in build_reference ({ref['build_cpu_s']:.2f} s CPU), "
+            f"{ref['process_s']:.2f} s with process start, peak RSS {ref['peak_rss_mb']:.0f} MB"
+        )
         spawn(dict(base, method="simpo", reference=ref["path"]))  # warm the file cache; not counted
         rows = []
         for r in range(args.repeats):
             for m in methods:
                 res = spawn(dict(base, method=m, reference=ref["path"]))
                 rows.append(dict(res, method=m, repeat=r))
-                print(f"  repeat {r} {m:9s} trial {res['trial_s']:6.2f} s  step {res['step_s']:.4f} s  "
-                      f"load {res['load1']:.1f}", flush=True)
+                print(
+                    f"  repeat {r} {m:9s} trial {res['trial_s']:6.2f} s  step {res['step_s']:.4f} s  "
+                    f"load {res['load1']:.1f}",
+                    flush=True,
+                )
 
     df = pd.DataFrame(rows)
     bad = df[df["status"] != "ok"]
     if len(bad):
-        print(f"WARNING: {len(bad)} trial(s) not ok: {bad[['method', 'repeat', 'status']].to_dict('records')}")
-    cols = ["steps", "step_s", "step_cpu_s", "train_loop_s", "trial_s", "trial_cpu_s", "process_s",
-            "peak_rss_mb", "model_loads"]
+        print(
+            f"WARNING: {len(bad)} trial(s) not ok: {bad[['method', 'repeat', 'status']].to_dict('records')}"
+        )
+    cols = [
+        "steps",
+        "step_s",
+        "step_cpu_s",
+        "train_loop_s",
+        "trial_s",
+        "trial_cpu_s",
+        "process_s",
+        "peak_rss_mb",
+        "model_loads",
+    ]
     table = df.groupby("method", sort=False)[cols].median()
     table["ref_model_in_trial"] = df.groupby("method", sort=False)["ref_model"].any()
     print("\nmedians over repeats (fresh process per trial):")
@@ -242,11 +317,15 @@ def main(argv: list[str] | None = None) -> None:
         print("\ntrial-cost ratios vs SimPO (target <= 1.05 with the shared cache):")
         for m in (x for x in methods if x != "simpo"):
             t = table.loc[m]
-            print(f"  {m:9s}/simpo  trial {t['trial_s'] / simpo['trial_s']:.3f}  "
-                  f"step {t['step_s'] / simpo['step_s']:.3f}  step CPU {t['step_cpu_s'] / simpo['step_cpu_s']:.3f}  "
-                  f"train loop {t['train_loop_s'] / simpo['train_loop_s']:.3f}")
-    print(f"load average (1 min) during trials: min {df['load1'].min():.1f}  median {df['load1'].median():.1f}  "
-          f"max {df['load1'].max():.1f}  (now {os.getloadavg()})")
+            print(
+                f"  {m:9s}/simpo  trial {t['trial_s'] / simpo['trial_s']:.3f}  "
+                f"step {t['step_s'] / simpo['step_s']:.3f}  step CPU {t['step_cpu_s'] / simpo['step_cpu_s']:.3f}  "
+                f"train loop {t['train_loop_s'] / simpo['train_loop_s']:.3f}"
+            )
+    print(
+        f"load average (1 min) during trials: min {df['load1'].min():.1f}  median {df['load1'].median():.1f}  "
+        f"max {df['load1'].max():.1f}  (now {os.getloadavg()})"
+    )
 
 
 if __name__ == "__main__":
