@@ -161,11 +161,15 @@ def _batches(trainer: PreferenceTrainer, ds):
 
 
 @contextlib.contextmanager
-def _eval_mode(model):
+def _eval_mode(trainer: PreferenceTrainer):
+    """The trainer's model in eval mode, under the trainer's own autocast (bf16 mixed precision
+    on a GPU), so statistics and the reference see exactly the numerics of training."""
+    model = trainer.model
     was_training = model.training
     model.eval()
     try:
-        yield model
+        with trainer.accelerator.autocast():
+            yield model
     finally:
         model.train(was_training)
 
@@ -175,7 +179,7 @@ def pair_statistics(trainer: PreferenceTrainer, rows: list[dict], name: str = "h
     """Objective loss, implicit-reward accuracy (share of pairs with margin > 0) and mean margin
     of the trainer's current policy on ``rows`` (TRL conversational preference rows)."""
     losses, margins = [], []
-    with _eval_mode(trainer.model) as model:
+    with _eval_mode(trainer) as model:
         for batch in _batches(trainer, _prepared(trainer, rows, name, with_reference=True)):
             out = trainer.objective_outputs(model, batch)
             losses.append(out.losses.float().cpu())
@@ -195,7 +199,7 @@ def sequence_logps_table(trainer: PreferenceTrainer, rows: list[dict], name: str
     ds = _prepared(trainer, rows, name, with_reference=False)
     ids = list(ds["pair_id"])
     chosen, rejected = [], []
-    with _eval_mode(trainer.model) as model:
+    with _eval_mode(trainer) as model:
         for batch in _batches(trainer, ds):
             (c, r), _ = trainer.sequence_logps(model, batch)
             chosen += c.float().cpu().tolist()

@@ -59,18 +59,21 @@ def _split_heldout(pairs: pd.DataFrame, n: int, seed: int = 0):
     return train, held
 
 
-def _drop_unusable_pairs(pairs: pd.DataFrame, tokenizer, max_length: int) -> pd.DataFrame:
-    """Drop pairs that would train on zero response tokens: an empty chosen/rejected text, or a
-    prompt that alone fills ``max_length`` (so truncation would cut every response token)."""
+def _drop_unusable_pairs(pairs: pd.DataFrame, tokenizer, max_length: int,
+                         truncation_mode: str = "keep_start") -> pd.DataFrame:
+    """Drop pairs that would train on zero response tokens: an empty chosen/rejected text, or,
+    under ``keep_start`` truncation, a prompt that alone fills ``max_length`` (TRL's own rule:
+    truncation would then cut every response token). ``keep_end`` keeps the end of the response,
+    so long prompts are cut from the front instead and nothing more is dropped."""
     empty = (pairs["chosen"].str.strip() == "") | (pairs["rejected"].str.strip() == "")
-    prompt_len = np.array(
-        [
+    too_long = np.zeros(len(pairs), dtype=bool)
+    if truncation_mode == "keep_start":
+        too_long = np.array([
             len(tokenizer.apply_chat_template([dict(m) for m in p], add_generation_prompt=True,
                                               tokenize=True, return_dict=True)["input_ids"])
+            >= max_length
             for p in pairs["prompt"]
-        ]
-    )
-    too_long = prompt_len >= max_length - 1
+        ], dtype=bool)
     if empty.any() or too_long.any():
         log.warning(
             "dropped %d pair(s) with an empty response and %d whose prompt fills max_length=%d "
@@ -114,7 +117,8 @@ def prepare(study, *, progress=print) -> PreparedStudy:
     train_all, train_report = load_table(_data_spec(study.data.train, world), "train")
     eval_df, eval_report = load_table(_data_spec(study.data.eval, world), "eval")
     if study.data.drop_zero_length:
-        train_all = _drop_unusable_pairs(train_all, tokenizer, study.training.max_length)
+        train_all = _drop_unusable_pairs(train_all, tokenizer, study.training.max_length,
+                                         study.training.truncation_mode)
     train_df, held_df = _split_heldout(train_all, study.data.heldout_pairs)
     data_key = hash_json([_hash_table(train_df), _hash_table(held_df), _hash_table(eval_df)])
     data_dir = art / "data" / data_key

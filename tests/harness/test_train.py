@@ -10,7 +10,6 @@ Plus the zero-length guard of the prepare stage (pairs that would train on no re
 
 from __future__ import annotations
 
-import logging
 
 import pandas as pd
 import pytest
@@ -181,40 +180,3 @@ def test_absurd_learning_rate_ends_diverged_without_raising(method, policy_path,
     assert result.metrics["diverged_step"] == result.diverged_step
     assert result.error == f"non-finite {result.error.split()[1]} at step {result.diverged_step}"
     assert "reward_accuracy" not in result.metrics  # no statistics of a broken policy
-
-
-# -- zero-length guard (harness.prepare) ------------------------------------------------------
-
-
-def test_prepare_drops_pairs_with_no_response_tokens(policy_path, caplog):
-    from harness.models import load_tokenizer
-    from harness.prepare import _drop_unusable_pairs
-
-    tok = load_tokenizer(policy_path)
-    short = [{"role": "user", "content": "how do i bake bread ?"}]
-    # <|user|> \n how do i bake bread ? <|end|> \n <|assistant|> \n = 11 tokens with the
-    # generation prompt; a long prompt of 40 words is far over max_length=24.
-    assert len(tok.apply_chat_template(short, add_generation_prompt=True, tokenize=True,
-                                       return_dict=True)["input_ids"]) < 24
-    long = [{"role": "user", "content": " ".join(["bread"] * 40)}]
-    df = pd.DataFrame({
-        "pair_id": ["ok", "empty-chosen", "blank-rejected", "long-prompt"],
-        "prompt": [short, short, short, long],
-        "chosen": ["mix flour and water .", "", "mix flour .", "mix flour ."],
-        "rejected": ["no .", "no .", "   ", "no ."],
-    })
-    with caplog.at_level(logging.WARNING, logger="harness.prepare"):
-        kept = _drop_unusable_pairs(df, tok, max_length=24)
-    assert kept["pair_id"].tolist() == ["ok"]
-    assert kept.index.tolist() == [0]
-    assert "dropped 2 pair(s) with an empty response and 1 whose prompt fills max_length=24" in caplog.text
-
-
-def test_prepare_keeps_every_usable_pair_silently(policy_path, pairs, caplog):
-    from harness.models import load_tokenizer
-    from harness.prepare import _drop_unusable_pairs
-
-    with caplog.at_level(logging.WARNING, logger="harness.prepare"):
-        kept = _drop_unusable_pairs(pairs, load_tokenizer(policy_path), max_length=128)
-    assert kept.equals(pairs.reset_index(drop=True))
-    assert "dropped" not in caplog.text
