@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from harness.config.sections import GenerationConfig  # noqa: F401  (re-exported)
-from harness.hub import HubRef, resolve
+from harness.hub import HubRef
 from harness.toyworld.tokenizer import stop_token_ids
 
 
@@ -98,20 +98,18 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
 
 
-def load_policy(name_or_path: str | Path, device: str | torch.device | None = None):
-    """``(model, tokenizer)`` from a folder or a Hub id (offline-aware: :func:`harness.hub.resolve`
-    raises naming what to download when an id is not cached and ``HF_HUB_OFFLINE=1``)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load_policy(name_or_path: str | Path, device: str | torch.device | None = None,
+                dtype: str = "auto"):
+    """``(model, tokenizer)`` from a folder or a Hub id, with the harness's loading rules
+    (:func:`harness.models.load_causal_lm`: ``auto`` = bf16 on GPU, fp32 on CPU; offline-aware:
+    an uncached Hub id under ``HF_HUB_OFFLINE=1`` raises naming what to download)."""
+    from harness.models import load_causal_lm, load_tokenizer
 
     ref = HubRef(str(name_or_path))
     if not ref.is_local and _looks_like_path(ref.name):
         raise FileNotFoundError(f"model folder {name_or_path} does not exist")
-    where = resolve(ref)
-    tokenizer = AutoTokenizer.from_pretrained(where)
-    model = AutoModelForCausalLM.from_pretrained(where, dtype="auto")
-    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model.eval()
-    return model, tokenizer
+    model = load_causal_lm(ref.name, dtype=dtype, device=str(device) if device else None)
+    return model, load_tokenizer(ref.name)
 
 
 # ----------------------------------------------------------------------------- batching helpers

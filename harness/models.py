@@ -65,7 +65,9 @@ def load_causal_lm(
     """A causal LM in eval mode on ``device`` (default: cuda if present, else cpu;
     ``"as_loaded"``: where from_pretrained put it, e.g. partitioned by DeepSpeed ZeRO-3)."""
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # one "Loading weights" bar per load clutters sweep output
     path = resolve(HubRef(name, "model", revision))
     model = AutoModelForCausalLM.from_pretrained(
         path, revision=revision, dtype=resolve_dtype(dtype), trust_remote_code=trust_remote_code

@@ -86,7 +86,8 @@ def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=
         truncation_mode=training.truncation_mode,
         warmup_steps=training.warmup_ratio,  # a float < 1 is a share of the steps
         lr_scheduler_type=training.lr_scheduler_type,
-        gradient_checkpointing=training.gradient_checkpointing,
+        # transformers 5 renamed gradient checkpointing; the YAML keeps the familiar name
+        activation_checkpointing=training.gradient_checkpointing,
         logging_steps=training.logging_steps,
         seed=seed,
         data_seed=seed,

@@ -55,10 +55,6 @@ def _judge(spec_items: tuple):
     return build_judge(dict(spec_items))
 
 
-def _freeze(d: dict) -> tuple:
-    return tuple(sorted((k, _freeze(v) if isinstance(v, dict) else v) for k, v in d.items()))
-
-
 def _judge_for(spec: dict):
     return _judge(tuple(sorted(spec.items())))
 

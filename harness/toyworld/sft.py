@@ -11,13 +11,33 @@ and ``AutoTokenizer.from_pretrained(folder)`` load it offline.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
+import time
 from pathlib import Path
+
+from transformers import TrainerCallback
 
 from harness.toyworld.config import SFTConfig
 
 log = logging.getLogger(__name__)
+
+
+def _total_steps(n_rows: int, cfg: SFTConfig) -> int:
+    return math.ceil(math.ceil(n_rows / cfg.batch_size) * cfg.epochs)
+
+
+class _Progress(TrainerCallback):
+    """Prints ``sft: step k/N  loss x  (t s)`` at each log (about every 10% of training)."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.t0 = time.perf_counter()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            print(f"  sft: step {state.global_step}/{state.max_steps}  loss {float(logs['loss']):.3f}"
+                  f"  ({time.perf_counter() - self.t0:.0f} s)", flush=True)
 
 
 def phi3_config(cfg: SFTConfig, tokenizer):
@@ -45,15 +65,14 @@ def train_sft(cfg: SFTConfig, tokenizer, sft_rows: list[dict], out_dir: str | Pa
 
     Returns training statistics (final loss, steps, parameter count, seconds).
     """
-    import time
-
     import torch
-    from datasets import Dataset
+    from datasets import Dataset, disable_progress_bars
     from transformers import GenerationConfig, Phi3ForCausalLM
     from transformers.trainer_callback import PrinterCallback
     from trl import SFTConfig as TRLSFTConfig
     from trl import SFTTrainer
 
+    disable_progress_bars()  # datasets' per-map bars; the build prints its own progress
     torch.manual_seed(cfg.seed)
     model = Phi3ForCausalLM(phi3_config(cfg, tokenizer))
     n_params = sum(p.numel() for p in model.parameters())
@@ -73,13 +92,14 @@ def train_sft(cfg: SFTConfig, tokenizer, sft_rows: list[dict], out_dir: str | Pa
             per_device_train_batch_size=cfg.batch_size,
             max_length=cfg.max_length,
             completion_only_loss=True,
+            activation_checkpointing=False,
             seed=cfg.seed,
             data_seed=cfg.seed,
             use_cpu=not torch.cuda.is_available(),
             bf16=False,
             report_to="none",
             save_strategy="no",
-            logging_steps=20,
+            logging_steps=max(1, _total_steps(len(sft_rows), cfg) // 10),
             disable_tqdm=True,
             dataloader_num_workers=0,
         )
@@ -89,8 +109,9 @@ def train_sft(cfg: SFTConfig, tokenizer, sft_rows: list[dict], out_dir: str | Pa
             train_dataset=Dataset.from_list(sft_rows),
             processing_class=tokenizer,
         )
-        # disable_tqdm makes Trainer print every log dict; the build prints its own summary.
+        # disable_tqdm makes Trainer print every log dict; print one short line per ~10% instead.
         trainer.remove_callback(PrinterCallback)
+        trainer.add_callback(_Progress())
         result = trainer.train()
     seconds = time.perf_counter() - t0
 
