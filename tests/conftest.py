@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,9 @@ import pytest
 from harness.toyworld.config import SFTConfig, ToyWorldConfig, WorldConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+# Shared builders of tiny models and data (tests/fixtures/*.py): `from tiny_models import ...`.
+if str(ROOT / "tests" / "fixtures") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 CACHE = Path(os.environ.get("PO_HARNESS_TEST_CACHE", ROOT / ".test-cache"))
 
 TINY_WORLD = ToyWorldConfig(

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch import nn
-from transformers import Phi3Config, Phi3ForCausalLM
 
 from harness import evaluate as ev
 from harness.artifacts import PreparedStudy
+from tiny_models import tiny_phi3, with_stop_bias
+
 from harness.evaluate import BASELINE_STATS, build_baseline, evaluate_policy, main
 from harness.generate import token_logps
 from harness.judges import build_judge
@@ -30,29 +30,6 @@ from harness.toyworld.world import vocabulary
 
 GEN = {"max_new_tokens": 10, "batch_size": 4, "seed": 0}
 JUDGE = {"name": "toy"}
-
-
-def tiny_phi3(tok, seed: int = 0) -> Phi3ForCausalLM:
-    torch.manual_seed(seed)
-    cfg = Phi3Config(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, intermediate_size=64, max_position_embeddings=256,
-        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-        bos_token_id=tok.eos_token_id,
-    )
-    return Phi3ForCausalLM(cfg).eval()
-
-
-def with_stop_bias(model, token_id: int, bias: float):
-    model = copy.deepcopy(model)
-    old = model.lm_head
-    head = nn.Linear(old.in_features, old.out_features, bias=True)
-    with torch.no_grad():
-        head.weight.copy_(old.weight)
-        head.bias.zero_()
-        head.bias[token_id] = bias
-    model.lm_head = head
-    return model
 
 
 class CountingJudge:

@@ -8,13 +8,11 @@ near-uniform 368-word vocabulary stops each step with probability about e^b / (e
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 import torch
-from torch import nn
-from transformers import Phi3Config, Phi3ForCausalLM
+
+from tiny_models import tiny_phi3, with_stop_bias
 
 from harness.generate import (
     BACKENDS,
@@ -30,30 +28,6 @@ from harness.toyworld.config import WorldConfig
 from harness.toyworld.data import build_data
 from harness.toyworld.tokenizer import build_tokenizer, stop_token_ids
 from harness.toyworld.world import vocabulary
-
-
-def tiny_phi3(tok, seed: int = 0) -> Phi3ForCausalLM:
-    torch.manual_seed(seed)
-    cfg = Phi3Config(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, intermediate_size=64, max_position_embeddings=256,
-        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-        bos_token_id=tok.eos_token_id,
-    )
-    return Phi3ForCausalLM(cfg).eval()
-
-
-def with_stop_bias(model, token_id: int, bias: float):
-    """A copy whose lm_head adds ``bias`` to one token's logit."""
-    model = copy.deepcopy(model)
-    old = model.lm_head
-    head = nn.Linear(old.in_features, old.out_features, bias=True)
-    with torch.no_grad():
-        head.weight.copy_(old.weight)
-        head.bias.zero_()
-        head.bias[token_id] = bias
-    model.lm_head = head
-    return model
 
 
 @pytest.fixture(scope="module")
