@@ -86,7 +86,7 @@ def test_grid_values_and_trial_count(study):
 
 def test_header_says_where_the_values_come_from():
     header = "\n".join(l for l in SAFERLHF.read_text().splitlines() if l.startswith("#"))
-    for needed in ("not published", "SimPO reference settings", "harmless-base", "v0"):
+    for needed in ("not published", "princeton-nlp/SimPO", "DPO literature", "harmless-base", "v0"):
         assert needed in header
 
 
