@@ -32,7 +32,7 @@ PAIR = dict(
 )
 
 
-def _check(out: ObjectiveOutput, loss, chosen, rejected):
+def assert_output(out: ObjectiveOutput, loss, chosen, rejected):
     assert out.losses.item() == pytest.approx(loss, abs=1e-12)
     assert out.chosen_rewards.item() == pytest.approx(chosen, abs=1e-12)
     assert out.rejected_rewards.item() == pytest.approx(rejected, abs=1e-12)
@@ -42,23 +42,23 @@ def _check(out: ObjectiveOutput, loss, chosen, rejected):
 def test_dpo_hand_computed():
     # beta=0.5: rewards 0.5*(-10+11)=0.5 and 0.5*(-14+12)=-1.0; z=1.5
     # loss = log(1 + e^-1.5) = log(1.22313016014843) = 0.2014132779827524
-    _check(OBJECTIVES["dpo"](**PAIR, beta=0.5), 0.2014132779827524, 0.5, -1.0)
+    assert_output(OBJECTIVES["dpo"](**PAIR, beta=0.5), 0.2014132779827524, 0.5, -1.0)
 
 
 def test_ln_dpo_hand_computed():
     # beta=2: rewards 2*(1/4)=0.5 and 2*(-2/8)=-0.5; z=1.0
     # loss = log(1 + e^-1) = log(1.36787944117144) = 0.31326168751822286
-    _check(OBJECTIVES["ln_dpo"](**PAIR, beta=2.0), 0.31326168751822286, 0.5, -0.5)
+    assert_output(OBJECTIVES["ln_dpo"](**PAIR, beta=2.0), 0.31326168751822286, 0.5, -0.5)
 
 
 def test_simpo_hand_computed_and_reference_free():
     # beta=2, gamma=1: rewards 2*(-10/4)=-5.0 and 2*(-14/8)=-3.5; z=-5.0+3.5-1=-2.5
     # loss = log(1 + e^2.5) = log(13.1824939607035) = 2.5788897342925496
     out = OBJECTIVES["simpo"](**PAIR, beta=2.0, gamma=1.0)
-    _check(out, 2.5788897342925496, -5.0, -3.5)
+    assert_output(out, 2.5788897342925496, -5.0, -3.5)
     # gamma_beta_ratio=0.5 is the same margin (gamma = 2 * 0.5); the reference is never read.
     no_ref = {k: v for k, v in PAIR.items() if not k.startswith("ref_")}
-    _check(OBJECTIVES["simpo"](**no_ref, beta=2.0, gamma_beta_ratio=0.5), 2.5788897342925496, -5.0, -3.5)
+    assert_output(OBJECTIVES["simpo"](**no_ref, beta=2.0, gamma_beta_ratio=0.5), 2.5788897342925496, -5.0, -3.5)
 
 
 def test_reference_methods_require_reference():
