@@ -23,22 +23,26 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from harness.schema import TIE_TOLERANCE, is_tie
+
 LC_L2 = 1e-3
 NEWTON_STEPS = 100
 MAX_STEP = 5.0
 
 
-def outcomes(score_a, score_b, tie_tol: float = 0.0) -> np.ndarray:
-    """Per-prompt result of A vs B: 1 win, 0.5 tie (|difference| <= tie_tol), 0 loss."""
+def outcomes(score_a, score_b, tie_tol: float = TIE_TOLERANCE) -> np.ndarray:
+    """Per-prompt result of A vs B: 1 win, 0.5 tie, 0 loss. A tie is the harness's rule
+    (:func:`harness.schema.is_tie`: within a relative ``tie_tol``), so head-to-head and the
+    trials' win_vs_sft agree."""
     diff = np.asarray(score_a, float) - np.asarray(score_b, float)
-    return np.where(np.abs(diff) <= tie_tol, 0.5, (diff > 0).astype(float))
+    return np.where(is_tie(score_a, score_b, tie_tol), 0.5, (diff > 0).astype(float))
 
 
 def _weights(weights, n_prompts: int) -> np.ndarray:
     return np.ones((1, n_prompts)) if weights is None else np.atleast_2d(weights).astype(float)
 
 
-def win_tie_loss(score_a, score_b, weights=None, tie_tol: float = 0.0) -> dict:
+def win_tie_loss(score_a, score_b, weights=None, tie_tol: float = TIE_TOLERANCE) -> dict:
     """Shares of prompts A wins, ties and loses, and the raw win rate (%), per weight row.
 
     Returns arrays of shape (B,) (B = 1 without ``weights``) under keys win, tie, loss, raw.
@@ -72,7 +76,7 @@ def _newton(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> np.ndarra
 
 
 def lc_win_rate(score_a, score_b, len_a, len_b, weights=None, l2: float = LC_L2,
-                tie_tol: float = 0.0, return_coef: bool = False):
+                tie_tol: float = TIE_TOLERANCE, return_coef: bool = False):
     """Length-controlled win rate (%) of A over B, per weight row: (B,) array.
 
     ``return_coef=True`` also returns (theta, phi), each (B,).
@@ -92,7 +96,7 @@ def lc_win_rate(score_a, score_b, len_a, len_b, weights=None, l2: float = LC_L2,
 
 
 def bradley_terry(scores: np.ndarray, anchor: int = 0, weights=None, l2: float = LC_L2,
-                  tie_tol: float = 0.0) -> np.ndarray:
+                  tie_tol: float = TIE_TOLERANCE) -> np.ndarray:
     """Bradley-Terry strengths of M models from per-prompt scores (M, P): every pair of models
     meets on every prompt. Returns Elo ratings (B, M), ``anchor`` at 1000.
 

@@ -15,7 +15,7 @@ Per model (:data:`harness.schema.MODEL_METRICS`):
 * ``mean_score``, ``mean_kl``, ``mean_kl_per_token``, ``mean_length``: means over prompts;
 * ``win_vs_chosen = mean_i (1[s_i > c_i] + 0.5 * 1[s_i == c_i])``, ``win_vs_sft`` likewise
   against ``sft_score`` (ties count one half, as in the paper's win rates and rliable's
-  probability of improvement; scores within a relative 1e-5 are a tie, :data:`TIE_TOLERANCE`);
+  probability of improvement; scores within a relative 1e-5 are a tie, :data:`harness.schema.TIE_TOLERANCE`);
 * ``length_logp_spearman``: Spearman rank correlation between ``length`` and the policy's own
   average log-prob per token ``logp / length`` of its sample (SimPO's length-exploitation check,
   Meng et al. 2024); NaN when either is constant or fewer than two prompts.
@@ -30,16 +30,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from harness.schema import MODEL_METRICS, SAMPLE_COLUMNS
+from harness.schema import MODEL_METRICS, SAMPLE_COLUMNS, TIE_TOLERANCE, is_tie
 
 
 def _arr(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
-
-
-# Two scores closer than this are a tie: a reward model scoring the same text in another batch
-# (other padding, other kernel order) differs by ~1e-7 in float32, which must not decide a win.
-TIE_TOLERANCE = 1e-5
 
 
 def win_rate(scores, reference, tie_tolerance: float = TIE_TOLERANCE) -> float:
@@ -50,8 +45,7 @@ def win_rate(scores, reference, tie_tolerance: float = TIE_TOLERANCE) -> float:
         raise ValueError(f"win_rate: {s.shape[0]} scores but {r.shape[0]} reference scores")
     if s.size == 0 or np.isnan(s).any() or np.isnan(r).any():
         return float("nan")
-    tie = np.abs(s - r) <= tie_tolerance * np.maximum(1.0, np.maximum(np.abs(s), np.abs(r)))
-    return float(np.mean(np.where(tie, 0.5, (s > r).astype(float))))
+    return float(np.mean(np.where(is_tie(s, r, tie_tolerance), 0.5, (s > r).astype(float))))
 
 
 def per_token(total, length) -> np.ndarray:

@@ -73,3 +73,16 @@ SAMPLE_COLUMNS = (
 )
 
 BASELINE_TRIAL_ID = "sft"
+
+# Two gold scores s, r tie when |s - r| <= TIE_TOLERANCE * max(1, |s|, |r|): a reward model
+# scoring the same text in another batch differs by ~1e-7 in float32, and that noise must not
+# decide a win. Used by the harness's win rates and by the analysis's head-to-head alike.
+TIE_TOLERANCE = 1e-5
+
+
+def is_tie(a, b, tolerance: float = TIE_TOLERANCE):
+    """Elementwise tie test of two score arrays (numpy)."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.abs(a - b) <= tolerance * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
