@@ -47,20 +47,22 @@ def offline() -> bool:
     return False
 
 
-def is_cached(ref: HubRef) -> bool:
-    """Whether a Hub id has a snapshot in the local cache (no network)."""
-    if ref.is_local:
-        return True
+def snapshot_path(ref: HubRef) -> str | None:
+    """The folder of a Hub id's snapshot in the local Hugging Face cache, or None (no network)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        snapshot_download(
+        return snapshot_download(
             ref.name, repo_type=ref.repo_type, revision=ref.revision, local_files_only=True
         )
     except (LocalEntryNotFoundError, OSError, ValueError):
-        return False
-    return True
+        return None
+
+
+def is_cached(ref: HubRef) -> bool:
+    """Whether a ref is a local path or a Hub id with a snapshot in the local cache."""
+    return ref.is_local or snapshot_path(ref) is not None
 
 
 def missing(refs: Iterable[HubRef]) -> list[HubRef]:

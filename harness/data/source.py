@@ -105,14 +105,8 @@ def load_path(opts: SourceOptions) -> str:
     if local.is_dir():
         return str(local.resolve())
     if hub.offline():
-        from huggingface_hub import snapshot_download
-
-        try:
-            return snapshot_download(
-                opts.path, repo_type="dataset", revision=opts.revision, local_files_only=True
-            )
-        except Exception:  # not cached: load_dataset gives the datasets error, named below
-            return opts.path
+        # not cached: load_dataset gives the datasets error, named below
+        return hub.snapshot_path(hub.HubRef(opts.path, "dataset", opts.revision)) or opts.path
     return opts.path
 
 
