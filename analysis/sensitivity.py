@@ -68,3 +68,20 @@ def value_spread(configs: pd.DataFrame, method: str, param: str, metric: str = "
     table = sensitivity_table(configs, method, param, metric)
     med = table["median"].to_numpy(float)
     return float(np.nanmax(med) - np.nanmin(med)) if med.size else np.nan
+
+
+def top_two_axes(importances: pd.DataFrame, method: str, axes: list[str]) -> tuple | None:
+    """The two of ``axes`` (``method``'s grid axes, display order) with the highest mean
+    importance over the evaluators (``importance_table``), kept in display order: the rows and
+    columns of its 2-D table. The first two axes when fewer than two importances exist; None
+    for a grid with fewer than two axes."""
+    if len(axes) < 2:
+        return None
+    imp = importances[importances["method"] == method]
+    mean = imp.groupby("param")["importance"].mean().reindex(axes)
+    if mean.notna().sum() >= 2:
+        top = set(mean.sort_values(ascending=False, kind="stable").index[:2])
+        pair = [a for a in axes if a in top]
+    else:
+        pair = list(axes[:2])
+    return pair[0], pair[1]

@@ -16,7 +16,7 @@ from analysis import fmt
 from analysis.analyze import StudyAnalysis
 from analysis.report import sentences as S
 from analysis.report.figures import ReportFigure
-from analysis.sensitivity import grid_table
+from analysis.sensitivity import grid_table, top_two_axes
 from analysis.style import config_label, fmt_value
 from analysis.tables import TABLE1_METRICS, head_to_head_table, method_table, reference_method
 
@@ -249,25 +249,9 @@ def seeds_md(a: StudyAnalysis) -> pd.DataFrame:
         "configs": s["n_configs"]})
 
 
-def grid_axes_pair(a: StudyAnalysis, method: str) -> tuple[str, str] | None:
-    """The two grid axes of ``method`` with the highest mean importance (over evaluators), in
-    display order; the first two grid axes when importances are missing."""
-    axes = a.grid_axes.get(method, [])
-    if len(axes) < 2:
-        return None
-    imp = a.importances[(a.importances["method"] == method)]
-    mean = imp.groupby("param")["importance"].mean().reindex(axes)
-    if mean.notna().sum() >= 2:
-        top = set(mean.sort_values(ascending=False, kind="stable").index[:2])
-        pair = [x for x in axes if x in top]
-    else:
-        pair = axes[:2]
-    return pair[0], pair[1]
-
-
 def grid_md(a: StudyAnalysis, method: str) -> tuple[str, str] | None:
     """(caption, table) of the mean score over the two most important axes, or None."""
-    pair = grid_axes_pair(a, method)
+    pair = top_two_axes(a.importances, method, a.grid_axes.get(method, []))
     if pair is None:
         return None
     rows, cols = pair
