@@ -72,11 +72,9 @@ def head_to_head(study: Study, cs: ConfigScores, reps: pd.DataFrame,
         ok = models[models["ok"]]
         entries = [(r.method, r.trial_id, r.source, list(r.trials)) for r in ok.itertuples()]
         entries.append((SFT, SFT, SFT, [SFT]))
-        for a, ta, src_a, runs_a in entries:
+        for i, (a, ta, src_a, runs_a) in enumerate(entries):
             sa, sa_r, la, la_r = vec.get(a, runs_a)
-            for b, tb, src_b, runs_b in entries:
-                if a == b:
-                    continue
+            for b, tb, src_b, runs_b in entries[i + 1:]:
                 sb, sb_r, lb, lb_r = vec.get(b, runs_b)
                 point = win_tie_loss(sa, sb)
                 seeded = any(x is not None for x in (sa_r, sb_r))
@@ -91,15 +89,24 @@ def head_to_head(study: Study, cs: ConfigScores, reps: pd.DataFrame,
                 lc = float(lc_win_rate(sa, sb, la, lb)[0])
                 raw_lo, raw_hi = cs.interval(raw_reps)
                 lc_lo, lc_hi = cs.interval(lc_reps)
+                balance = float(length_balance(la, lb)[0])
+                win, tie, loss = (float(point[k][0]) for k in ("win", "tie", "loss"))
+                raw = float(point["raw"][0])
                 rows.append(dict(
                     role=role, model_a=a, model_b=b, trial_a=ta, trial_b=tb,
                     source_a=src_a, source_b=src_b, n_a=len(runs_a), n_b=len(runs_b),
-                    win=float(point["win"][0]), tie=float(point["tie"][0]),
-                    loss=float(point["loss"][0]), raw=float(point["raw"][0]),
+                    win=win, tie=tie, loss=loss, raw=raw,
                     raw_lo=float(raw_lo), raw_hi=float(raw_hi),
-                    lc=lc, lc_lo=float(lc_lo), lc_hi=float(lc_hi),
-                    length_balance=float(length_balance(la, lb)[0]),
-                ))
+                    lc=lc, lc_lo=float(lc_lo), lc_hi=float(lc_hi), length_balance=balance))
+                # B over A: the complement (LC(B, A) = 100 - LC(A, B) by the fit's symmetry;
+                # the percentile interval of 100 - x is 100 minus the flipped bounds)
+                rows.append(dict(
+                    role=role, model_a=b, model_b=a, trial_a=tb, trial_b=ta,
+                    source_a=src_b, source_b=src_a, n_a=len(runs_b), n_b=len(runs_a),
+                    win=loss, tie=tie, loss=win, raw=100.0 - raw,
+                    raw_lo=100.0 - float(raw_hi), raw_hi=100.0 - float(raw_lo),
+                    lc=100.0 - lc, lc_lo=100.0 - float(lc_hi), lc_hi=100.0 - float(lc_lo),
+                    length_balance=balance))
     return pd.DataFrame(rows, columns=[
         "role", "model_a", "model_b", "trial_a", "trial_b", "source_a", "source_b", "n_a",
         "n_b", "win", "tie", "loss", "raw", "raw_lo", "raw_hi", "lc", "lc_lo", "lc_hi",

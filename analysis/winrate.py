@@ -81,10 +81,11 @@ def _newton(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> np.ndarra
     B, _, K = x.shape
     beta = np.zeros((B, K))
     eye = np.eye(K)
+    xt = np.swapaxes(x, 1, 2)  # (B, K, P); batched matmuls instead of 3-operand einsums
     for _ in range(NEWTON_STEPS):
-        p = expit(np.einsum("bpk,bk->bp", x, beta))
-        grad = np.einsum("bp,bpk->bk", w * (p - y), x) + l2 * beta
-        hess = np.einsum("bp,bpk,bpl->bkl", w * p * (1 - p), x, x) + l2 * eye
+        p = expit((x @ beta[:, :, None])[:, :, 0])
+        grad = (xt @ (w * (p - y))[:, :, None])[:, :, 0] + l2 * beta
+        hess = (xt * (w * p * (1 - p))[:, None, :]) @ x + l2 * eye
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
         norm = np.linalg.norm(step, axis=1, keepdims=True)
         step = step * np.minimum(1.0, MAX_STEP / np.maximum(norm, 1e-300))
