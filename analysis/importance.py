@@ -9,7 +9,7 @@ axis registered with scale "log" gets a log-scaled distribution. Evaluators
 
 - ``ped_anova``: PED-ANOVA (Watanabe et al., IJCAI 2023): which parameters matter for reaching
   the top ``target_quantile`` of trials, ``max(0.1, 5 / n_complete)`` (it needs >= 5 trials
-  in the top quantile; facts.md); needs more than 5 completed trials.
+  in the top quantile); needs more than 5 completed trials.
 - ``fanova``: fANOVA (Hutter et al., ICML 2014), a random-forest variance decomposition; needs
   scikit-learn, seeded.
 

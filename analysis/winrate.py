@@ -2,7 +2,7 @@
 
 Raw win rate of A over B: ``100 * mean_p (1[r_A > r_B] + 0.5 * 1[r_A = r_B])``.
 
-Length-controlled win rate (AlpacaEval 2, Dubois et al. 2024, minimal form; facts.md): per prompt
+Length-controlled win rate (AlpacaEval 2, Dubois et al. 2024, minimal form): per prompt
 label ``y = 1[r_A > r_B] + 0.5 * 1[r_A = r_B]`` and feature
 ``d = tanh((len_A - len_B) / sd(len_A - len_B))`` (``d = 0`` when the sd is 0); fit
 ``logit P(A wins) = theta + phi * d`` by maximum likelihood (soft labels, a ridge of ``l2/2 *

@@ -212,3 +212,16 @@ def test_absolute_gamma_axis(tmp_path, fixture_factory):
     info = s.info("simpo")
     assert "gamma" in [a.name for a in info.varying(s.trials)] and not info.axis("gamma").derived
     assert json.loads((tmp_path / "abs" / "study.json").read_text())["n_trials"] == len(s.trials)
+
+
+def test_configs_differing_only_in_a_new_axis_are_distinct(results_family, tmp_path):
+    """Issue 11: without config_id (fallback: method + every axis value), two tau values are
+    two configs, not replicates of one."""
+    dest = tmp_path / "f"
+    shutil.copytree(results_family, dest)
+    t = pd.read_parquet(dest / "trials.parquet")
+    t.drop(columns="config_id").to_parquet(dest / "trials.parquet")
+    s = load_study(dest)
+    tau = s.trials[s.trials["method"] == "tau_po"]
+    assert tau["config_id"].nunique() == len(tau) == 8
+    assert tau.groupby("tau")["config_id"].nunique().eq(2).all()  # x 2 learning rates
