@@ -14,7 +14,6 @@ runs has no responses: its pairs are left out and listed in ``missing``.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analysis.confirm import estimate_trials

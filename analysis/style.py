@@ -2,9 +2,10 @@
 
 Colours (``method_palette``): the three methods of the original study keep their colours (DPO
 blue, LN-DPO orange, SimPO green, seaborn "colorblind"); every other method takes, in the
-study's method order, the next unused colour of that colour-blind-safe palette (its two pale colours
-last), then of a second set of dark hues, then evenly spaced HUSL hues, so no two methods share a colour and the same
-study always gets the same colours. Display names come from study.json (``Study.labels``).
+study's method order, the next unused colour of that colour-blind-safe palette (its two pale
+colours last), then of a second set of dark hues, then evenly spaced HUSL hues, so no two
+methods share a colour and the same study always gets the same colours. Display names come
+from study.json (``Study.labels``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ a = analyze(study, n_boot=n_boot, seed=seed)  # every table of the report, compu
 cs, configs, pal, infos = a.cs, a.configs, a.palette, study.infos
 print(f"{study.name}: {len(study.grid)} grid trials = {len(cs.config_ids)} configs x up to "
       f"{cs.max_seeds} seed(s), {len(study.confirm)} confirmation runs, methods "
-      f"{study.methods}, {len(study.prompt_ids)} eval prompts, SFT mean score {cs.sft_point:.3f}")'''
+      f"{study.methods}, {len(study.prompt_ids)} eval prompts, "
+      f"SFT mean score {cs.sft_point:.3f}")'''
 
 SEVERAL_PARAMETERS = '''# Parameters (papermill: -p results_dirs '["results/a", "results/b"]').
 results_dirs = ["results/toy", "results/toy_seed1"]

@@ -163,8 +163,8 @@ def confirmation_md(a: StudyAnalysis) -> pd.DataFrame:
     c = a.confirmation
     return pd.DataFrame({
         "method": c["method"].map(a.palette.label), "role": c["role"].map(ROLE_NAMES),
-        "grid score (selected on it)": [fmt.ci(r.grid, r.grid_lo, r.grid_hi) + f" ({r.n_grid} seeds)"
-                                        for r in c.itertuples()],
+        "grid score (selected on it)": [
+            fmt.ci(r.grid, r.grid_lo, r.grid_hi) + f" ({r.n_grid} seeds)" for r in c.itertuples()],
         "confirmed score": [fmt.ci(r.confirm, r.confirm_lo, r.confirm_hi) + f" ({r.n_confirm} runs)"
                             if r.n_confirm else "-" for r in c.itertuples()],
         "confirmed − grid": [fmt.ci(r.shift, r.shift_lo, r.shift_hi) if r.n_confirm else "-"

@@ -89,7 +89,9 @@ def test_config_id_fallback_groups_seeds(results_seeds, tmp_path):
     t = pd.read_parquet(dest / "trials.parquet")
     t.drop(columns="config_id").to_parquet(dest / "trials.parquet")
     a, b = load_study(results_seeds), load_study(dest)
-    groups = lambda s: sorted(sorted(g) for g in s.trials.groupby("config_id")["trial_id"].agg(list))  # noqa: E731,E501
+    def groups(s):
+        return sorted(sorted(g) for g in s.trials.groupby("config_id")["trial_id"].agg(list))
+
     assert groups(a) == groups(b)
 
 

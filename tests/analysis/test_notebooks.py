@@ -33,12 +33,15 @@ def test_parameterised_notebooks():
 def test_notebooks_are_built_from_the_builder(tmp_path, monkeypatch):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("build", ROOT / "notebooks" / "build_notebooks.py")
+    spec = importlib.util.spec_from_file_location("build",
+                                                  ROOT / "notebooks" / "build_notebooks.py")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
     monkeypatch.setattr(build, "HERE", tmp_path)
     build.main()
-    cells = lambda p: [(c.cell_type, c.source) for c in nbformat.read(p, as_version=4).cells]  # noqa: E731,E501
+    def cells(p):
+        return [(c.cell_type, c.source) for c in nbformat.read(p, as_version=4).cells]
+
     for path in NOTEBOOKS:  # cell ids are random: compare what the cells say
         assert cells(tmp_path / path.name) == cells(path), path.name
 

@@ -69,7 +69,8 @@ def test_family_and_plugin(results_family, rf):
     assert list(meta["methods"]) == sorted(rf.FAMILY + (rf.PLUGIN_METHOD,))  # sorted keys
     assert trials["method"].nunique() == 12
     tau = trials[trials["method"] == rf.PLUGIN_METHOD]
-    assert tau["tau"].nunique() == 4 and trials.loc[trials["method"] != "tau_po", "tau"].isna().all()
+    assert tau["tau"].nunique() == 4
+    assert trials.loc[trials["method"] != "tau_po", "tau"].isna().all()
     assert [a["name"] for a in meta["methods"]["tau_po"]["axes"]] == ["tau", "learning_rate",
                                                                       "epochs"]
 
