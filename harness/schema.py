@@ -86,3 +86,39 @@ def is_tie(a, b, tolerance: float = TIE_TOLERANCE):
 
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return np.abs(a - b) <= tolerance * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+
+
+# A results folder belongs to one study config: a trial row enters the study's tables only when
+# it was made under the study's result settings (``study_hash``, the digest of the settings that
+# change a trial's result) and its trial id is in the study's trial set (study.json
+# ``trial_ids``). Other rows stay on disk, are counted by reason (study.json ``excluded``) and
+# can be pruned (``python -m harness.sweep STUDY.yaml --prune``).
+STUDY_HASH = "study_hash"
+EXCLUDED_OTHER_SETTINGS = "other_settings"
+EXCLUDED_NOT_IN_GRID = "not_in_grid"
+EXCLUSION_WORDS = {
+    EXCLUDED_OTHER_SETTINGS: "made under other settings",
+    EXCLUDED_NOT_IN_GRID: "no longer in the grid",
+}
+
+
+def exclusion_reason(trial_id: str, row_hash, study_hash: str, trial_ids) -> str | None:
+    """Why a trial row is not part of the study (``None``: it is).
+
+    ``row_hash`` is the row's ``study_hash`` (``None``/NaN for rows of an older harness, which
+    are judged by their id alone: a trial id is a digest of the study hash too). A row outside
+    the trial set whose hash is unknown counts as made under other settings.
+    """
+    known = isinstance(row_hash, str) and row_hash != ""
+    if known and row_hash != study_hash:
+        return EXCLUDED_OTHER_SETTINGS
+    if trial_id not in trial_ids:
+        return EXCLUDED_NOT_IN_GRID if known else EXCLUDED_OTHER_SETTINGS
+    return None
+
+
+def describe_excluded(counts: dict | None) -> str:
+    """``"3 made under other settings, 2 no longer in the grid"``; ``""`` when none."""
+    counts = counts or {}
+    return ", ".join(f"{counts[k]} {words}" for k, words in EXCLUSION_WORDS.items()
+                     if counts.get(k))
