@@ -317,10 +317,15 @@ def check_epochs(value, method: str | None = None) -> int | float:
     return int(out) if out.is_integer() else out
 
 
+SEED_LIMIT = 2**32  # numpy's and torch's seeds are 32-bit: a larger one fails inside the trial
+
+
 def check_seed(value, method: str | None = None) -> int:
     whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
     if isinstance(value, bool) or not whole or value < 0:
         raise HyperparameterError(method, "seed", "must be an integer >= 0", value)
+    if value >= SEED_LIMIT:
+        raise HyperparameterError(method, "seed", "must be < 2^32 (4294967296)", value)
     return int(value)
 
 

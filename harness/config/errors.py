@@ -16,9 +16,10 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
+from harness.errors import UserError
 from harness.objectives import MISSING, format_value
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A study config that cannot run. ``errors`` holds ``(key_path, message)`` pairs."""
 
     def __init__(self, source: str, errors: Sequence[tuple[str, str]]):

@@ -115,10 +115,10 @@ class GenerationConfig(Section):
 
     backend: Literal["hf", "vllm"] = "hf"
     max_new_tokens: int = Field(128, ge=1)
-    temperature: float = Field(1.0, ge=0.0)  # 0 = greedy
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    temperature: float = Field(1.0, ge=0.0, allow_inf_nan=False)  # 0 = greedy
+    top_p: float = Field(1.0, gt=0.0, le=1.0, allow_inf_nan=False)
     batch_size: int = Field(64, ge=1)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**32)  # numpy and torch take 32-bit seeds
     backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
 
     @classmethod
@@ -147,7 +147,7 @@ class TrainingConfig(Section):
     gradient_accumulation_steps: int = Field(1, ge=1)
     max_length: int = Field(512, ge=2)
     truncation_mode: Literal["keep_start", "keep_end"] = "keep_start"
-    warmup_ratio: float = Field(0.1, ge=0.0, lt=1.0)
+    warmup_ratio: float = Field(0.1, ge=0.0, lt=1.0, allow_inf_nan=False)
     lr_scheduler_type: Literal[
         "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"
     ] = "cosine"
@@ -164,15 +164,16 @@ def check_axis(values: Any, parameter: str, method: str | None = None, loc: Sequ
         values = [values]
     if not values:
         return [], [line_error(loc, "must be a non-empty list", values)]
-    lines, out = [], []
+    lines, out, seen = [], [], set()
     for i, value in enumerate(values):
         try:
             norm = check_value(parameter, value, method)
         except HyperparameterError as e:
             lines.append(line_error((*loc, i), e.reason, value))
             continue
-        if norm in out:
+        if norm in seen:  # a set: a 10^6-value axis is checked in linear time
             lines.append(line_error((*loc, i), "duplicate value in this list", value))
+        seen.add(norm)
         out.append(norm)
     return out, lines
 
@@ -195,8 +196,8 @@ class GridConfig(Section):
 
 
 class ResourcesConfig(Section):
-    cpus_per_trial: float = Field(1.0, gt=0)
-    gpus_per_trial: float = Field(0.0, ge=0)
+    cpus_per_trial: float = Field(1.0, gt=0, allow_inf_nan=False)
+    gpus_per_trial: float = Field(0.0, ge=0, allow_inf_nan=False)
     workers_per_trial: int = Field(1, ge=1)
     distributed: Literal["none", "deepspeed_zero3", "fsdp"] = "none"
 

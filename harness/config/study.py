@@ -37,6 +37,9 @@ from harness.toyworld.config import ToyWorldConfig
 TOYWORLD = "toyworld"
 """The name that selects the toy world as policy (``policy.model``) and as data adapter."""
 
+MAX_STUDY_NAME = 100
+MAX_YAML_BYTES = 1 << 20  # a study file is a few kB; a larger one is a mistake or an attack
+
 # The sections whose values change what a trial produces: they enter every trial id. Everything
 # else (study name, results_dir, artifacts_dir, resources, ray) is bookkeeping.
 RESULT_SECTIONS = ("toyworld", "data", "policy", "judge", "generation", "training")
@@ -45,7 +48,8 @@ RESULT_SECTIONS = ("toyworld", "data", "policy", "judge", "generation", "trainin
 class Study(Section):
     """One validated study. ``methods`` maps a method name to its axes, each a list of values."""
 
-    study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    # A folder name under results_dir and artifacts_dir/studies: short enough for any filesystem
+    study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=MAX_STUDY_NAME)
     results_dir: Path = Field(Path("results"), validate_default=True)
     artifacts_dir: Path = Field(Path("artifacts"), validate_default=True)
     toyworld: ToyWorldConfig | None = None
@@ -208,10 +212,17 @@ def validate_study(raw: Any, source: str = "<dict>", overrides: Sequence[str] = 
 
 
 def load_study(path: str | Path, overrides: Sequence[str] = ()) -> Study:
-    """Read, override and validate a study YAML. Raises :class:`ConfigError`."""
+    """Read, override and validate a study YAML. Raises :class:`ConfigError`: also for a file
+    over :data:`MAX_YAML_BYTES`, one that is not UTF-8 (naming the line) or one whose aliases
+    expand too far (:func:`harness.config.loader.parse_yaml`)."""
+    from harness.errors import UserError
+    from harness.io import read_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, max_bytes=MAX_YAML_BYTES)
     except OSError as e:
         raise ConfigError(str(path), [("", f"cannot read the study file: {e.strerror or e}")]) from None
+    except UserError as e:
+        raise ConfigError(str(path), [("", str(e).removeprefix(f"{path}").lstrip(", :"))]) from None
     return validate_study(parse_yaml(text, str(path)), str(path), overrides)
