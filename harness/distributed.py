@@ -195,7 +195,7 @@ def _worker_loop(config: dict) -> None:
     ctx = ray.train.get_context()
     rank = ctx.get_world_rank()
     spec, dtype, out_dir = config["spec"], config["dtype"], Path(config["out_dir"])
-    prepared = PreparedStudy.load(config["prepared"])
+    prepared = PreparedStudy.from_any(config["prepared"])
     training = TrainingConfig.model_validate(config["training"])
     if config.get("force_fail"):
         raise RuntimeError(f"forced failure of trial {spec['trial_id']} (PO_HARNESS_FAIL_TRIALS)")
@@ -222,7 +222,8 @@ def _worker_loop(config: dict) -> None:
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        model = load_causal_lm(str(out_dir / POLICY_DIR), dtype=dtype)
+        model = load_causal_lm(str(out_dir / POLICY_DIR), dtype=dtype,
+                               trust_remote_code=prepared.trust_remote_code)
     row, samples = evaluate_trained(row, model, spec, prepared, dtype)
     write_parquet_atomic(out_dir / STAGED_SAMPLES, samples)
     write_json_atomic(out_dir / STAGED_ROW, row)  # last: its presence means "done"
@@ -268,6 +269,13 @@ def _diverged_step(messages: list[str]) -> tuple[bool, int | None]:
     return False, None
 
 
+def _manifest(prepared) -> dict:
+    """The manifest's contents for the workers (a path is read once, here)."""
+    from harness.artifacts import PreparedStudy
+
+    return PreparedStudy.from_any(prepared).to_dict()
+
+
 def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype: str,
                           out_dir: str | Path, resources, storage: str | Path,
                           force_fail: bool = False) -> tuple[dict, pd.DataFrame | None]:
@@ -289,7 +297,7 @@ def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype
     row: dict = {**spec, "status": STATUS_OK, "error": None}
     samples = None
     config = {
-        "spec": spec, "prepared": str(prepared_file), "dtype": dtype, "out_dir": str(out_dir),
+        "spec": spec, "prepared": _manifest(prepared_file), "dtype": dtype, "out_dir": str(out_dir),
         "training": training.model_dump(mode="json"), "distributed": resources.distributed,
         "force_fail": force_fail,
     }
@@ -338,7 +346,7 @@ def run_trial_on(resources: dict, spec: dict, prepared_file: str | Path, trainin
 
     r = ResourcesConfig.model_validate(resources)
     if not is_distributed(r):
-        return run_trial(spec, PreparedStudy.load(prepared_file), training, dtype, out_dir)
+        return run_trial(spec, PreparedStudy.from_any(prepared_file), training, dtype, out_dir)
     force_fail = spec["trial_id"] in os.environ.get(FAIL_ENV, "").split(",")
     return run_distributed_trial(spec, prepared_file, training, dtype, out_dir, r, storage,
                                  force_fail=force_fail)

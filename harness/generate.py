@@ -99,7 +99,7 @@ def _looks_like_path(name: str) -> bool:
 
 
 def load_policy(name_or_path: str | Path, device: str | torch.device | None = None,
-                dtype: str = "auto"):
+                dtype: str = "auto", trust_remote_code: bool = False):
     """``(model, tokenizer)`` from a folder or a Hub id, with the harness's loading rules
     (:func:`harness.models.load_causal_lm`: ``auto`` = bf16 on GPU, fp32 on CPU; offline-aware:
     an uncached Hub id under ``HF_HUB_OFFLINE=1`` raises naming what to download)."""
@@ -108,8 +108,9 @@ def load_policy(name_or_path: str | Path, device: str | torch.device | None = No
     ref = HubRef(str(name_or_path))
     if not ref.is_local and _looks_like_path(ref.name):
         raise FileNotFoundError(f"model folder {name_or_path} does not exist")
-    model = load_causal_lm(ref.name, dtype=dtype, device=str(device) if device else None)
-    return model, load_tokenizer(ref.name)
+    model = load_causal_lm(ref.name, dtype=dtype, device=str(device) if device else None,
+                           trust_remote_code=trust_remote_code)
+    return model, load_tokenizer(ref.name, trust_remote_code=trust_remote_code)
 
 
 # ----------------------------------------------------------------------------- batching helpers

@@ -142,6 +142,7 @@ def train_policy(
     tensorboard: bool = True,
     trl_overrides: dict | None = None,
     device: str | None = None,
+    trust_remote_code: bool = False,
 ) -> TrainResult:
     """Train one policy from the SFT model at ``policy_path`` with objective ``method``.
 
@@ -151,6 +152,7 @@ def train_policy(
     ``trl_overrides`` go to DPOConfig as they are; ``device`` is where the policy is loaded
     (default: cuda if present, else cpu; ``cpu`` for FSDP/DeepSpeed, which place the shards).
     In a distributed run every worker calls this; only the main process writes files.
+    ``trust_remote_code`` (``policy.trust_remote_code``) is passed to the policy's loaders.
     """
     from transformers.trainer_callback import PrinterCallback
 
@@ -171,10 +173,11 @@ def train_policy(
         dtype=dtype, beta=hparams["beta"],
         tensorboard=tensorboard, overrides=trl_overrides,
     )
-    tokenizer = load_tokenizer(policy_path)
+    tokenizer = load_tokenizer(policy_path, trust_remote_code=trust_remote_code)
     # Mixed precision: float32 master weights, bf16 autocast. Weights loaded in bf16 would
     # round away updates at learning rates ~1e-6 (bf16 keeps ~3 significant digits).
-    model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype, device=device)
+    model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype, device=device,
+                           trust_remote_code=trust_remote_code)
     model.train()
     trainer = _make_trainer(model, tokenizer, to_trl_rows(train_pairs), args, objective, hparams,
                             reference)

@@ -31,7 +31,9 @@ FAIL_ENV = "PO_HARNESS_FAIL_TRIALS"
 
 @functools.lru_cache(maxsize=8)
 def _frame(path: str) -> pd.DataFrame:
-    return pd.read_parquet(path)
+    from harness.io import require_sealed
+
+    return pd.read_parquet(require_sealed(path))  # a damaged table fails the trial, named
 
 
 @functools.lru_cache(maxsize=2)
@@ -42,10 +44,11 @@ def _reference(path: str) -> dict:
 
 
 @functools.lru_cache(maxsize=2)
-def _sft(path: str, dtype: str):
+def _sft(path: str, dtype: str, trust_remote_code: bool = False):
     from harness.models import load_causal_lm, load_tokenizer
 
-    return load_causal_lm(path, dtype=dtype), load_tokenizer(path)
+    return (load_causal_lm(path, dtype=dtype, trust_remote_code=trust_remote_code),
+            load_tokenizer(path, trust_remote_code=trust_remote_code))
 
 
 @functools.lru_cache(maxsize=2)
@@ -101,6 +104,7 @@ def train_arguments(spec: dict, prepared: PreparedStudy, training, dtype: str, o
         reference=reference,
         output_dir=out_dir,
         dtype=dtype,
+        trust_remote_code=prepared.trust_remote_code,
     )
 
 
@@ -109,7 +113,7 @@ def evaluate_trained(row: dict, model, spec: dict, prepared: PreparedStudy, dtyp
     from harness.evaluate import evaluate_policy
     from harness.models import peak_memory_mb
 
-    sft_model, tokenizer = _sft(prepared.policy, dtype)
+    sft_model, tokenizer = _sft(prepared.policy, dtype, prepared.trust_remote_code)
     ev = evaluate_policy(
         model, tokenizer, sft_model, _frame(prepared.eval_prompts),
         _frame(prepared.baseline), _judge_for(prepared.judge), prepared.generation,
