@@ -1,9 +1,15 @@
 """Read and validate a results folder (design.md, "Results layout").
 
-``load_study(path)`` returns a ``Study``: the study.json metadata and the three tables, checked
-against ``harness.schema`` and sorted canonically (methods in ``METHODS`` order, then by
+``load_study(path)`` returns a ``Study``: the study.json metadata and the three tables of the
+study's own trials, checked against ``harness.schema`` and sorted canonically (methods in ``METHODS`` order, then by
 ``trial_id``; samples by trial then prompt), so every result downstream is independent of the
 row order on disk. Errors name the file, the column or the trial at fault.
+
+Only the trials of the study's config are taken: those in study.json's ``trial_ids`` whose
+``study_hash`` is study.json's (``harness.schema.exclusion_reason``); a results folder written
+by an older harness, without these, is taken whole. The harness keeps other rows out of the
+tables already and counts them in study.json's ``excluded``; this guards tables that are older
+than their study.json (e.g. a sweep interrupted before it rewrote them).
 """
 
 from __future__ import annotations
@@ -16,13 +22,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.errors import UserError
 from harness.schema import (
     BASELINE_TRIAL_ID,
+    STUDY_HASH,
     METHODS,
     SAMPLE_COLUMNS,
     STATUS_OK,
     STATUSES,
     TRIAL_COLUMNS,
+    exclusion_reason,
 )
 
 FILES = ("study.json", "trials.parquet", "samples.parquet", "baseline.parquet")
@@ -31,7 +40,7 @@ GRID_AXES = ("beta", "gamma", "gamma_beta_ratio", "learning_rate", "epochs")
 MEAN_SCORE_TOL = 1e-4
 
 
-class ResultsError(ValueError):
+class ResultsError(UserError, ValueError):
     """A results folder that breaks the layout contract."""
 
 
@@ -106,11 +115,33 @@ def load_study(path: str | Path) -> Study:
         meta = json.loads((path / "study.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{path / 'study.json'} is not valid JSON: {exc}") from exc
-    trials = pd.read_parquet(path / "trials.parquet")
-    samples = pd.read_parquet(path / "samples.parquet")
-    baseline = pd.read_parquet(path / "baseline.parquet")
+    trials, samples, baseline = (_read_parquet(path / f) for f in FILES[1:])
+    trials, samples = own_trials(trials, samples, meta)
     trials, samples, baseline = validate(trials, samples, baseline, where=path)
     return Study(path=path, meta=meta, trials=trials, samples=samples, baseline=baseline)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001  (pyarrow raises many types for a damaged file)
+        raise ResultsError(f"{path} is not a readable parquet table ({type(exc).__name__}: "
+                           f"{exc})") from exc
+
+
+def own_trials(trials: pd.DataFrame, samples: pd.DataFrame, meta: dict):
+    """The rows of the study's own trials (see the module docstring)."""
+    ids, study_hash = meta.get("trial_ids"), meta.get("study_hash")
+    if ids is None or study_hash is None or "trial_id" not in trials.columns:
+        return trials, samples
+    ids = set(ids)
+    hashes = trials[STUDY_HASH] if STUDY_HASH in trials.columns else [None] * len(trials)
+    keep = [exclusion_reason(t, h, study_hash, ids) is None
+            for t, h in zip(trials["trial_id"], hashes)]
+    trials = trials[keep].reset_index(drop=True)
+    if "trial_id" in samples.columns:
+        samples = samples[samples["trial_id"].isin(set(trials["trial_id"]))].reset_index(drop=True)
+    return trials, samples
 
 
 def _require_columns(df: pd.DataFrame, columns, name: str) -> None:

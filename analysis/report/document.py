@@ -18,6 +18,7 @@ from analysis.report.figures import ReportFigure
 from analysis.sensitivity import grid_table
 from analysis.style import config_label, fmt_value, method_label as L, param_label
 from analysis.tables import TABLE1_METRICS, head_to_head_table, method_table, reference_method
+from harness.schema import describe_excluded
 
 FORMULAS = "docs/analysis.md"
 ROLE_NAMES = {"best": "best", "top25": "top-25%"}
@@ -235,6 +236,8 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
             f"- seeds: {meta.get('seeds', '-')}",
             "- versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
                               or "not recorded"),
+            "- trials kept aside (recorded in the results folder, not analysed): "
+            + (describe_excluded(meta.get("excluded")) or "none"),
             ""]
     fails = failures_md(a)
     if fails is not None:
