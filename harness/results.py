@@ -198,14 +198,20 @@ def counts(excluded: dict) -> dict[str, int]:
     return {reason: len(ids) for reason, ids in excluded.items()}
 
 
-def prune(results: Path, excluded: dict) -> int:
-    """Delete the trial folders of ``excluded`` rows and the quarantine; returns how many
-    trials were removed."""
+def prune(results: Path, excluded: dict, keep_ids=()) -> int:
+    """Delete the trial folders of ``excluded`` rows, unfinished attempts of trials not in
+    ``keep_ids`` (folders without a row) and the quarantine; returns how many were removed."""
     results = Path(results)
     n = 0
     for ids in excluded.values():
         for tid in ids:
             shutil.rmtree(trial_dir(results, tid), ignore_errors=True)
+            n += 1
+    keep = set(keep_ids)
+    root = results / TRIALS_DIR
+    for folder in (root.iterdir() if root.is_dir() else ()):
+        if folder.is_dir() and folder.name not in keep and not (folder / ROW).exists():
+            shutil.rmtree(folder, ignore_errors=True)
             n += 1
     q = results / QUARANTINE_DIR
     if q.exists():

@@ -391,7 +391,7 @@ def _main(argv: list[str]) -> int:
         found = scan(results)
         kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
         if args.prune:
-            n = prune(results, excluded)
+            n = prune(results, excluded, trial_set.ids)
             excluded = {k: [] for k in excluded}
             print(f"pruned {n} trial record(s) that are not part of this study", flush=True)
         pending = interleave_methods([s for s in trial_set.specs if s.trial_id not in kept])
