@@ -93,22 +93,29 @@ def write_jsonl_atomic(dest: str | os.PathLike, rows) -> None:
 
 
 def ensure_writable(folder: str | os.PathLike) -> int:
-    """Create ``folder`` if needed and check a file can be written in it (before any long
-    work); returns its free space in bytes. :class:`NotWritableError` names the folder."""
+    """Check that ``folder`` can be written (or created) before any long work, creating
+    nothing: a probe file is made and removed in ``folder`` or, when it does not exist yet, in
+    its nearest existing parent. Returns the free space there in bytes.
+    :class:`NotWritableError` names the folder."""
     import shutil
 
     folder = Path(folder)
+    probe_in = folder
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if not probe_in.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(probe_in))
         fd, probe = tempfile.mkstemp(prefix=f".write-check.{owner_tag()}", suffix=".tmp",
-                                     dir=folder)
+                                     dir=probe_in)
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
         raise NotWritableError(
-            f"{folder} is not writable ({e.strerror or e}): choose a folder you can write to "
-            "(results_dir / artifacts_dir in the YAML, or --results)") from None
-    return shutil.disk_usage(folder).free
+            f"{folder} is not writable ({e.strerror or e}{'' if probe_in == folder else f' in {probe_in}'}):"
+            " choose a folder you can write to (results_dir / artifacts_dir in the YAML, or "
+            "--results)") from None
+    return shutil.disk_usage(probe_in).free
 
 
 # ----------------------------------------------------------------------------- strict reading
