@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -251,8 +252,6 @@ def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
     progress.close()
     signum = interrupt.received()
     unfinished = _record_errors(results, pending, grid, study.hash(), interrupted=signum is not None)
-    import signal
-
     return {"wall_s": wall, "concurrency": concurrency, "n_trials": len(pending),
             "unfinished": unfinished,
             "interrupted": signal.Signals(signum).name if signum is not None else None}
@@ -488,8 +487,6 @@ def _finish(study, trial_set, prepared, run: dict | None) -> int:
         print(f"warning: {run['unfinished']} trial(s) ended without a result and were not "
               "recorded; re-run the same command to run them", file=sys.stderr)
     if run and run.get("interrupted"):
-        import signal
-
         print(f"interrupted ({run['interrupted']}): {run['unfinished']} trial(s) stopped before "
               "they finished were not recorded; re-run the same command to run them",
               file=sys.stderr)

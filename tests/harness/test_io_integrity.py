@@ -18,7 +18,6 @@ from harness.io import (
     read_jsonl,
     read_text,
     require_sealed,
-    seal_file,
     seal_folder,
     verify_file,
     verify_folder,
