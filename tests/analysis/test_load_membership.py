@@ -9,8 +9,7 @@ import pandas as pd
 
 from analysis.load import load_study
 from harness.io import write_json_atomic, write_parquet_atomic
-
-from conftest import make_results
+from results_fixture import make_results  # tests/fixtures is on sys.path (tests/conftest.py)
 
 
 def _with_foreign_rows(folder):

@@ -90,9 +90,8 @@ def micro_world(tmp_path_factory):
     from harness.toyworld.build import build_toyworld
     from harness.toyworld.config import ToyWorldConfig
 
-    from conftest import ROOT
-
-    raw = yaml.safe_load((ROOT / "tests" / "fixtures" / "configs" / "toy_study.yaml").read_text())
+    toy = Path(__file__).resolve().parents[1] / "fixtures" / "configs" / "toy_study.yaml"
+    raw = yaml.safe_load(toy.read_text())
     cfg = ToyWorldConfig.model_validate(raw["toyworld"])
     root = tmp_path_factory.mktemp("world")
     folder, hit = build_toyworld(cfg, root)
