@@ -88,7 +88,7 @@ def toy_trial_seconds(study) -> tuple[dict[str, float], str]:
     pairs = w.n_train_prompts - study.data.heldout_pairs
     per = {}
     for m in study.methods:
-        epochs = statistics.mean(study.axes(m)["epochs"])
+        epochs = statistics.mean(study.axes(m)[EPOCHS.name])
         per[m] = (TOY_TRIAL_OVERHEAD_S + pairs * epochs * TOY_S_PER_PAIR_EPOCH
                   + w.n_eval_prompts * TOY_S_PER_EVAL_PROMPT)
     return per, "calibration constants (no recorded trial yet)"
@@ -198,7 +198,7 @@ def real_trial_cost(study, method: str) -> tuple[RealCost | None, str]:
     if sizes is None:
         return None, src
     n, length = sizes["n_policy"], study.training.max_length / 2
-    epochs = statistics.mean(study.axes(method)["epochs"])
+    epochs = statistics.mean(study.axes(method)[EPOCHS.name])
     c = 8 if study.training.gradient_checkpointing else 6
     gen_tokens = sizes["n_eval"] * (length + study.generation.max_new_tokens)
     train_gpu_s = c * n * sizes["n_pairs"] * 2 * length * epochs / (PEAK_FLOPS * MFU)

@@ -72,11 +72,12 @@ def test_toy_fixture_validates_and_normalises():
     study = load_study(TOY)
     assert isinstance(study, Study)
     # 1e-4 is a string to PyYAML's YAML 1.1 resolver; the study loader reads it as a float.
-    assert study.grid.learning_rate == [1e-4, 3e-4]
+    assert study.grid["learning_rate"] == [1e-4, 3e-4]
     assert study.methods["ln_dpo"]["learning_rate"] == [5e-4]
     assert study.axes("simpo") == {
-        "beta": [2.0, 2.5], "gamma_beta_ratio": [0.5], "learning_rate": [1e-4, 3e-4], "epochs": [1], "seed": [0],
+        "beta": [2.0, 2.5], "gamma_beta_ratio": [0.5], "learning_rate": [1e-4, 3e-4], "epochs": [1],
     }
+    assert study.seeds("simpo") == [0]
     assert study.results_dir.is_absolute() and study.results_path.name == "fixture_toy"
     assert study.data.train == {"adapter": "toyworld"}
     resolved = study.resolved()
@@ -102,7 +103,7 @@ def test_overrides():
             "ray.address=auto",
         ],
     )
-    assert study.grid.learning_rate == [1e-4, 5e-4]
+    assert study.grid["learning_rate"] == [1e-4, 5e-4]
     assert study.training.batch_size == 2 and study.training.gradient_checkpointing is True
     assert study.toyworld.sft.epochs == 2.0
     assert study.methods["simpo"] == {"beta": [3.0], "gamma": [0.3]}
@@ -198,7 +199,7 @@ def test_adapter_kind_is_checked():
         with pytest.raises(ConfigError, match=r"data.eval.adapter: adapter test_train_only cannot give eval data"):
             load_study(TOY, ["data.eval.adapter=test_train_only"])
     finally:
-        del ADAPTERS["test_train_only"]
+        ADAPTERS.unregister("test_train_only")
 
 
 SWEEPS = sorted((REPO / "sweeps").glob("*.yaml"))
