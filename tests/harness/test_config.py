@@ -141,6 +141,13 @@ def test_override_creates_missing_mappings():
         ("judge.model=x", "judge.model: unknown key (it takes no options)"),
         ("toyworld=null", "policy.model: needs a toyworld: section"),
         ("resources.distributed=deepspeed_zero3", "resources.distributed: needs gpus_per_trial > 0"),
+        # the allowed names are the registries' (harness.generate.BACKENDS, distributed.STRATEGIES)
+        ("generation.backend=vlm", "generation.backend: unknown generation backend (did you mean vllm?), got 'vlm'"),
+        ("resources.distributed=zero3", "resources.distributed: unknown distributed strategy (available: none, fsdp, deepspeed_zero3)"),
+        ("grid.beta=[0.1]", "grid.beta: unknown key (available: learning_rate, epochs, seed)"),
+        ("methods.rdpo={beta: [0.1], alpha: [0.0, -1]}", "methods.rdpo.alpha[1]: must be >= 0, got -1"),
+        ("methods.simpo={beta: [2.0]}", "methods.simpo.gamma: is required (or give gamma_beta_ratio)"),
+        ("methods.orpo.lambda=[0.1]", "methods.orpo.lambda: not a hyperparameter of orpo"),
     ],
 )
 def test_bad_override_names_the_path(override, expected):
