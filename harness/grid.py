@@ -141,12 +141,3 @@ def methods_block(study: Study) -> dict:
             "axes": axes,
         }
     return out
-
-
-def axis_columns(study: Study) -> list[str]:
-    """The trial table's hyperparameter columns: the union of the study's methods' axes, in
-    order of first appearance (:func:`methods_block`)."""
-    out: list[str] = []
-    for block in methods_block(study).values():
-        out += [a["name"] for a in block["axes"] if a["name"] not in out]
-    return out

@@ -160,3 +160,23 @@ def test_resolved_config_round_trips_to_the_same_trials():
     assert again.hash() == study.hash()
     assert expand(again) == expand(study)
     assert expand(pickle.loads(pickle.dumps(study))) == expand(study)  # Ray ships it to workers
+
+
+def test_methods_block_describes_each_methods_axes_as_the_study_gives_them():
+    from harness.grid import methods_block
+
+    block = methods_block(load_study(TOY))
+    assert list(block) == ["dpo", "ln_dpo", "simpo"]
+    assert block["dpo"] == {
+        "label": "DPO", "needs_reference": True, "needs_chosen_nll": False,
+        "axes": [{"name": "beta", "scale": "log", "label": "β", "derived_from": []},
+                 {"name": "learning_rate", "scale": "log", "label": "learning rate", "derived_from": []},
+                 {"name": "epochs", "scale": "linear", "label": "epochs", "derived_from": []}],
+    }
+    simpo = [(a["name"], a["derived_from"]) for a in block["simpo"]["axes"]]
+    assert simpo == [("beta", []), ("gamma_beta_ratio", []), ("gamma", ["beta", "gamma_beta_ratio"]),
+                     ("learning_rate", []), ("epochs", [])]
+    # SimPO's margin given absolutely: gamma is an axis of its own, the ratio is absent
+    absolute = methods_block(load_study(TOY, ["methods.simpo={beta: [2.0], gamma: [1.0, 1.5]}"]))
+    assert [(a["name"], a["derived_from"]) for a in absolute["simpo"]["axes"]] == [
+        ("beta", []), ("gamma", []), ("learning_rate", []), ("epochs", [])]
