@@ -160,12 +160,17 @@ class Study(Section):
         return self.results_dir / self.study
 
     def axes(self, method: str) -> dict[str, list]:
-        """The axes of ``method``'s grid as written: its own hyperparameters given (registration
-        order), then every shared axis (the method's list, else ``grid:``'s, else the axis's
-        default). Derived axes (an axis with ``derived_from``) are not here: they are computed per
-        trial (:func:`harness.grid.expand`)."""
+        """The axes of ``method``'s grid: its own hyperparameters given or with a registered
+        default (registration order), then every shared axis (the method's list, else
+        ``grid:``'s, else the axis's default). Derived axes (an axis with ``derived_from``) are
+        not here: they are computed per trial (:func:`harness.grid.expand`)."""
         own = self.methods[method]
-        out = {a.name: own[a.name] for a in OBJECTIVES[method].axes if a.name in own}
+        out = {}
+        for axis in OBJECTIVES[method].axes:
+            if axis.name in own:
+                out[axis.name] = own[axis.name]
+            elif axis.default is not None and axis.required and not axis.derived_from:
+                out[axis.name] = [axis.default]  # a registered default, recorded like a grid value
         for key, axis in SHARED_AXES.items():
             out[key] = own.get(key) or self.grid.get(key) or [axis.default]
         return out

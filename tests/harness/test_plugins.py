@@ -125,3 +125,27 @@ def test_plugin_method_runs_end_to_end_with_its_axis_recorded(plugin_sweep):
     assert block["axes"][0] == {"name": "tau", "scale": "log", "label": "τ", "derived_from": []}
     assert [a["name"] for a in block["axes"]] == ["tau", "learning_rate", "epochs"]
     assert info["config"]["plugins"] == ["tau_method"]
+
+
+def test_a_registered_default_is_a_recorded_axis():
+    """An axis with a default that a study leaves out is still an axis of the grid: in the
+    trial values, the id and study.json (here a throwaway method registered for the test)."""
+    from harness.grid import methods_block
+    from harness.objectives import Axis, Objective, non_negative, positive, register_objective
+
+    def loss(batch, *, beta, kappa):
+        raise AssertionError("not trained here")
+
+    register_objective(Objective("kappa_test", "κ", loss, (
+        Axis("beta", positive, "log", "β"), Axis("kappa", non_negative, "linear", "κ", default=0.5)),
+        needs_reference=False))
+    try:
+        study = load_study(TOY, ["methods={kappa_test: {beta: [1.0]}}"])
+        (spec,) = [s for s in expand(study) if s.values["learning_rate"] == 1e-4]
+        assert spec.values["kappa"] == 0.5
+        assert [a["name"] for a in methods_block(study)["kappa_test"]["axes"]] == [
+            "beta", "kappa", "learning_rate", "epochs"]
+        other = expand(load_study(TOY, ["methods={kappa_test: {beta: [1.0], kappa: [0.7]}}"]))
+        assert spec.trial_id not in {s.trial_id for s in other}
+    finally:
+        OBJECTIVES.unregister("kappa_test")
