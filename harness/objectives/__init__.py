@@ -1,22 +1,23 @@
 """Preference-optimization objectives, one registration per method.
 
-Built in (one module each, the paper's formula in its docstring):
+Built in (one module each, the paper's formula in its docstring; ``pi``/``ref`` are the
+policy's/SFT model's reply log-probs summed over the reply's tokens):
 
-========== ============ ============================ ===========================================
-name        label        own axes                     loss (pi, ref: summed reply log-probs)
-========== ============ ============================ ===========================================
-dpo         DPO          beta                         -log s(b[(pi_w-ref_w)-(pi_l-ref_l)])
-ln_dpo      LN-DPO       beta                         as dpo on per-token log-ratios
-simpo       SimPO        beta, gamma_beta_ratio|gamma -log s(b[pi_w/|y_w|-pi_l/|y_l|]-gamma)
-ipo         IPO          beta (tau)                   (per-token log-ratio gap - 1/(2 tau))^2
-robust      Robust DPO   beta, label_smoothing        DPO debiased for flipped labels
-hinge       Hinge (SLiC) beta (1/delta)               max(0, 1 - b[(pi_w-ref_w)-(pi_l-ref_l)])
-apo_zero    APO-zero     beta                         1 - s(b(pi_w-ref_w)) + s(b(pi_l-ref_l))
-rdpo        R-DPO        beta, alpha                  DPO + alpha(|y_w|-|y_l|) in the margin
-dpop        DPOP         beta, dpop_lambda            DPO - lambda max(0, ref_w-pi_w) in the margin
-cpo         CPO          beta, cpo_alpha              -log s(b(pi_w-pi_l)) + alpha NLL_w
-orpo        ORPO         beta (lambda)                NLL_w - lambda log s(log-odds ratio)
-========== ============ ============================ ===========================================
+======== ============ ============================== ============================================
+name     label        own axes                       loss (s = sigmoid, b = beta)
+======== ============ ============================== ============================================
+dpo      DPO          beta                           -log s(b [(pi_w - ref_w) - (pi_l - ref_l)])
+ln_dpo   LN-DPO       beta                           as dpo on per-token log-ratios
+simpo    SimPO        beta, gamma_beta_ratio | gamma -log s(b [pi_w/|y_w| - pi_l/|y_l|] - gamma)
+ipo      IPO          beta (tau)                     (per-token log-ratio gap - 1/(2 tau))^2
+robust   Robust DPO   beta, label_smoothing          DPO debiased for flipped labels
+hinge    Hinge (SLiC) beta (1/delta)                 max(0, 1 - b [(pi_w - ref_w) - (pi_l - ref_l)])
+apo_zero APO-zero     beta                           1 - s(b (pi_w - ref_w)) + s(b (pi_l - ref_l))
+rdpo     R-DPO        beta, alpha                    DPO with + alpha (|y_w| - |y_l|) in the margin
+dpop     DPOP         beta, dpop_lambda              DPO with - lambda max(0, ref_w - pi_w) in the margin
+cpo      CPO          beta, cpo_alpha                -log s(b (pi_w - pi_l)) + cpo_alpha NLL_w
+orpo     ORPO         beta (lambda)                  NLL_w - lambda log s(log-odds ratio)
+======== ============ ============================== ============================================
 
 Every method also has the shared axes ``learning_rate`` and ``epochs``
 (:data:`SHARED_AXES`). A new method is one :class:`Objective` passed to
