@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-train-ref-") as cache_dir:
         ref = spawn(dict(base, method="reference", cache_dir=cache_dir))
         print(
-            f"reference cache (one-time, shared by every DPO and LN-DPO trial): "
+            f"reference cache (one-time, shared by every trial whose method needs it): "
             f"{ref['build_s']:.2f} s in build_reference ({ref['build_cpu_s']:.2f} s CPU), "
             f"{ref['process_s']:.2f} s with process start, peak RSS {ref['peak_rss_mb']:.0f} MB"
         )
