@@ -35,6 +35,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.objectives import EPOCHS
+
 PEAK_FLOPS = 989e12  # H100 SXM dense bf16
 MFU = 0.35
 GENERATION_EFFICIENCY = {"hf": 0.05, "vllm": 0.2}
@@ -88,8 +90,8 @@ def toy_trial_seconds(study) -> tuple[dict[str, float], str]:
     pairs = w.n_train_prompts - study.data.heldout_pairs
     per = {}
     for m in study.methods:
-        epochs = statistics.mean(study.axes(m)["epochs"])
-        per[m] = (TOY_TRIAL_OVERHEAD_S + pairs * epochs * TOY_S_PER_PAIR_EPOCH
+        passes = statistics.mean(study.axes(m)[EPOCHS.name])
+        per[m] = (TOY_TRIAL_OVERHEAD_S + pairs * passes * TOY_S_PER_PAIR_EPOCH
                   + w.n_eval_prompts * TOY_S_PER_EVAL_PROMPT)
     return per, "calibration constants (no recorded trial yet)"
 
@@ -198,10 +200,10 @@ def real_trial_cost(study, method: str) -> tuple[RealCost | None, str]:
     if sizes is None:
         return None, src
     n, length = sizes["n_policy"], study.training.max_length / 2
-    epochs = statistics.mean(study.axes(method)["epochs"])
+    passes = statistics.mean(study.axes(method)[EPOCHS.name])
     c = 8 if study.training.gradient_checkpointing else 6
     gen_tokens = sizes["n_eval"] * (length + study.generation.max_new_tokens)
-    train_gpu_s = c * n * sizes["n_pairs"] * 2 * length * epochs / (PEAK_FLOPS * MFU)
+    train_gpu_s = c * n * sizes["n_pairs"] * 2 * length * passes / (PEAK_FLOPS * MFU)
     forward_flops = (2 * n * sizes["n_heldout"] * 2 * length  # held-out reward accuracy
                      + 2 * n * gen_tokens                     # the KL's SFT pass
                      + 2 * sizes["n_judge"] * gen_tokens)     # the judge

@@ -20,25 +20,51 @@ Conventions (design.md, "Metrics"; docs/evaluation.md):
   ``log pi_theta`` terms of the KL estimator; no second generation is run.
 
 Shapes: N prompts in, N entries out, in the input order.
+
+Importing this module loads neither torch nor transformers (they are imported where used), so
+the study config can check ``generation.backend`` against :data:`BACKENDS` cheaply.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 
 from harness.config.sections import GenerationConfig  # noqa: F401  (re-exported)
 from harness.hub import HubRef
-from harness.toyworld.tokenizer import stop_token_ids
+from harness.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+
+
+def stop_token_ids(tokenizer) -> list[int]:
+    """:func:`harness.toyworld.tokenizer.stop_token_ids` (imported on use: it loads transformers)."""
+    from harness.toyworld.tokenizer import stop_token_ids as ids
+
+    return ids(tokenizer)
+
+
+def _no_grad(fn):
+    """``torch.no_grad()`` entered at call time, so defining the function needs no torch."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        with torch.no_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -130,6 +156,8 @@ def pad_token_id(tokenizer) -> int:
 
 def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids, attention_mask), both (B, max_len) long, sequences aligned to the right edge."""
+    import torch
+
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -159,7 +187,7 @@ def decode_response(tokenizer, ids: Sequence[int], stops: set[int]) -> str:
     return tokenizer.decode(body, skip_special_tokens=True).strip()
 
 
-@torch.no_grad()
+@_no_grad
 def token_logps(
     model,
     prompt_ids: Sequence[Sequence[int]],
@@ -174,6 +202,8 @@ def token_logps(
     position ids counted over real tokens. Only the response positions' logits are kept
     (``logits_to_keep``). Returns float64 arrays, ``len(out[i]) == len(response_ids[i])``.
     """
+    import torch
+
     model.eval()
     device = next(model.parameters()).device
     out: list[np.ndarray] = []
@@ -246,8 +276,10 @@ class HFBackend:
             use_cache=True,
         )
 
-    @torch.no_grad()
+    @_no_grad
     def generate(self, model, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
+        import torch
+
         if isinstance(model, (str, Path)):
             model, tokenizer = load_policy(model)
         cfg = GenerationConfig.from_any(cfg)
@@ -330,6 +362,8 @@ class VLLMBackend:
                 "generation.backend is 'vllm' but vllm is not installed "
                 "(pip install vllm on a CUDA machine), or use backend: hf"
             ) from e
+        import torch
+
         if not torch.cuda.is_available():
             raise RuntimeError(
                 "generation.backend is 'vllm' but no CUDA GPU is visible; use backend: hf"
@@ -343,6 +377,8 @@ class VLLMBackend:
             return self._generate(vllm, path, tokenizer, prompts, cfg)
 
     def _generate(self, vllm, path, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
+        import torch
+
         stops = stop_token_ids(tokenizer)
         prompt_ids = format_prompts(tokenizer, prompts)
         params = [
@@ -381,16 +417,14 @@ class VLLMBackend:
         return result
 
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (HFBackend(), VLLMBackend())}
+BACKENDS: Registry[Backend] = Registry("generation backend")
+"""Generation backends by name: the allowed values of ``generation.backend``."""
+for _backend in (HFBackend(), VLLMBackend()):
+    BACKENDS.register(_backend.name, _backend)
 
 
 def get_backend(name: str) -> Backend:
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown generation.backend {name!r}; available: {', '.join(sorted(BACKENDS))}"
-        ) from None
+    return BACKENDS.get(name)
 
 
 def generate(model, tokenizer, prompts: Sequence[Any], cfg=None) -> Generations:

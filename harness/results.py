@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.io import write_json_atomic, write_parquet_atomic
-from harness.schema import SAMPLE_COLUMNS, TRIAL_COLUMNS
+from harness.schema import SAMPLE_COLUMNS, TRIAL_BASE_COLUMNS
 
 TRIALS_DIR = "trials"
 
@@ -56,7 +56,7 @@ def write_trial(results: Path, row: dict, samples: pd.DataFrame | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if samples is not None and len(samples):
         write_parquet_atomic(folder / "samples.parquet", samples[list(SAMPLE_COLUMNS)])
-    full = {c: _clean(row.get(c)) for c in TRIAL_COLUMNS}
+    full = {c: _clean(row.get(c)) for c in TRIAL_BASE_COLUMNS}
     extra = {k: _clean(v) for k, v in row.items() if k not in full}
     write_json_atomic(folder / "row.json", {**full, **extra})
 
@@ -80,12 +80,12 @@ def consolidate(results: Path, baseline_path: str | None = None) -> tuple[pd.Dat
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(SAMPLE_COLUMNS))
     )
     trials = pd.DataFrame(rows)
-    for c in TRIAL_COLUMNS:
+    for c in TRIAL_BASE_COLUMNS:
         if c not in trials.columns:
             trials[c] = None
-    extra = [c for c in trials.columns if c not in TRIAL_COLUMNS]
-    trials = trials[list(TRIAL_COLUMNS) + extra]
-    numeric = [c for c in TRIAL_COLUMNS if c not in ("trial_id", "method", "status", "error")]
+    extra = [c for c in trials.columns if c not in TRIAL_BASE_COLUMNS]
+    trials = trials[list(TRIAL_BASE_COLUMNS) + extra]
+    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in ("trial_id", "config_id", "method", "status", "error")]
     trials[numeric] = trials[numeric].apply(pd.to_numeric, errors="coerce")
     write_parquet_atomic(results / "samples.parquet", samples)
     write_parquet_atomic(results / "trials.parquet", trials)
@@ -102,6 +102,8 @@ def write_study_json(results: Path, study, specs, extra: dict | None = None) -> 
     import datetime
     import importlib.metadata as md
     import subprocess
+
+    from harness.grid import methods_block
 
     versions = {}
     for pkg in ("po-harness", "torch", "transformers", "trl", "datasets", "accelerate",
@@ -128,6 +130,7 @@ def write_study_json(results: Path, study, specs, extra: dict | None = None) -> 
             "seeds": sorted({s.seed for s in specs}),
             "n_trials": len(specs),
             "trial_ids": [s.trial_id for s in specs],
+            "methods": methods_block(study),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             **(extra or {}),
         },

@@ -79,6 +79,7 @@ def po_trial(config: dict, ctx: dict) -> None:
         ctx["dtype"],
         trial_dir(results, spec["trial_id"]),
         storage=results / "tune" / "train",
+        plugins=ctx["plugins"],
     )
     write_trial(results, row, samples)
     report = {"status": row["status"], "method": spec["method"]}
@@ -161,6 +162,7 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
     of the run."""
     from ray import tune
 
+    from harness.plugins import plugin_sources
     from harness.progress import Progress
 
     results = study.results_path
@@ -173,6 +175,8 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
         "dtype": study.policy.dtype,
         "cpus_per_trial": r.cpus_per_trial,
         "resources": r.model_dump(),
+        # The study's plugin modules, imported by the trial process before it needs a registry.
+        "plugins": plugin_sources(study.plugins),
     }
     from harness.distributed import trial_resources
 
@@ -233,7 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-concurrent", type=int, help="trials at once (default: what fits)")
     ap.add_argument("--results", help="results folder (overrides results_dir)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a YAML key, e.g. --set grid.epochs=[1,2]")
+                    help="override a YAML key, e.g. --set training.batch_size=8")
     ap.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     return ap
 

@@ -84,16 +84,14 @@ def train_arguments(spec: dict, prepared: PreparedStudy, training, dtype: str, o
                     objective) -> dict:
     """Keyword arguments of :func:`harness.train.train_policy` for the trial ``spec`` (shared by
     the one-process trial and every worker of a distributed one, :mod:`harness.distributed`)."""
+    from harness.grid import TrialSpec
+
+    trial = TrialSpec.from_dict(spec)
     reference = _reference(prepared.reference_logps) if objective.needs_reference else None
-    hparams = {k: spec[k] for k in objective.hyperparameters if spec.get(k) is not None}
-    if "gamma" in hparams and "gamma_beta_ratio" in hparams:
-        hparams.pop("gamma_beta_ratio")  # the grid recorded both; the absolute gamma is used
     return dict(
-        method=spec["method"],
-        hparams=hparams,
-        learning_rate=spec["learning_rate"],
-        epochs=spec["epochs"],
-        seed=spec["seed"],
+        method=trial.method,
+        hparams=trial.hyperparameters(),
+        seed=trial.seed,
         training=training,
         policy_path=prepared.policy,
         train_pairs=_frame(prepared.train_pairs),

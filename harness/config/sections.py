@@ -1,4 +1,4 @@
-"""The sections of a study YAML other than the grid's methods (docs/config.md lists every key).
+"""The sections of a study YAML (docs/config.md lists every key); the grid's own checks.
 
 ``data.train``/``data.eval`` and ``judge`` are open mappings ``{adapter|name: NAME, ...}``
 validated by the named registry entry's own options model (:mod:`harness.data.registry`,
@@ -14,7 +14,7 @@ from typing import Any, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.config.errors import line_error, raise_errors, reprefix, suggest
-from harness.objectives import HyperparameterError, check_value
+from harness.objectives import SEED, SHARED_AXES, HyperparameterError, check_seed
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -30,8 +30,8 @@ def missing_local(loc: Sequence, value: Any) -> list[dict]:
     return []
 
 
-def _registered(mapping: Any, key: str, lookup, names, what: str) -> tuple[Any, BaseModel]:
-    """Split ``{key: name, **options}``, look the name up, validate the options.
+def _registered(mapping: Any, key: str, registry, what: str) -> tuple[Any, BaseModel]:
+    """Split ``{key: name, **options}``, look the name up in ``registry``, validate the options.
 
     Raises a ValidationError whose locations are relative to the mapping.
     """
@@ -40,10 +40,9 @@ def _registered(mapping: Any, key: str, lookup, names, what: str) -> tuple[Any, 
     if key not in mapping:
         raise_errors("config", [line_error((key,), "required key is missing")])
     name = mapping[key]
-    try:
-        spec = lookup(name)
-    except (KeyError, TypeError):
-        raise_errors("config", [line_error((key,), f"unknown {what}" + suggest(name, sorted(names)), name)])
+    if name not in registry:
+        raise_errors("config", [line_error((key,), f"unknown {what}" + suggest(name, sorted(registry)), name)])
+    spec = registry[name]
     try:
         options = spec.options.model_validate({k: v for k, v in mapping.items() if k != key})
     except ValidationError as e:
@@ -51,19 +50,26 @@ def _registered(mapping: Any, key: str, lookup, names, what: str) -> tuple[Any, 
     return spec, options
 
 
+def registered_name(value: str, registry, title: str) -> str:
+    """``value`` if ``registry`` has it; else an error listing the registered names."""
+    if value not in registry:
+        raise_errors(title, [line_error((), f"unknown {registry.kind}" + suggest(value, registry.names()), value)])
+    return value
+
+
 def data_source(mapping: dict) -> tuple[Any, BaseModel]:
     """The registered adapter a ``data.train``/``data.eval`` mapping names, and its options."""
     import harness.data  # noqa: F401  (registers the adapters)
-    from harness.data.registry import ADAPTERS, get_adapter
+    from harness.data.registry import ADAPTERS
 
-    return _registered(mapping, "adapter", get_adapter, ADAPTERS, "data adapter")
+    return _registered(mapping, "adapter", ADAPTERS, "data adapter")
 
 
 def judge_source(mapping: dict) -> tuple[Any, BaseModel]:
     """The registered judge spec a ``judge`` mapping names, and its options."""
-    from harness.judges import JUDGES, get_judge_spec
+    from harness.judges import JUDGES
 
-    return _registered(mapping, "name", get_judge_spec, JUDGES, "judge")
+    return _registered(mapping, "name", JUDGES, "judge")
 
 
 def normalised(key: str, name: str, options: BaseModel) -> dict:
@@ -113,13 +119,20 @@ class GenerationConfig(Section):
     """The ``generation:`` section; the one generation settings type (harness.generate uses it).
     Every field enters the SFT baseline's cache key."""
 
-    backend: Literal["hf", "vllm"] = "hf"
+    backend: str = "hf"  # a name in harness.generate.BACKENDS
     max_new_tokens: int = Field(128, ge=1)
     temperature: float = Field(1.0, ge=0.0)  # 0 = greedy
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     batch_size: int = Field(64, ge=1)
     seed: int = Field(0, ge=0)
     backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        from harness.generate import BACKENDS
+
+        return registered_name(value, BACKENDS, "generation")
 
     @classmethod
     def from_any(cls, cfg: "GenerationConfig | Mapping[str, Any] | None") -> "GenerationConfig":
@@ -155,10 +168,11 @@ class TrainingConfig(Section):
     logging_steps: int = Field(5, ge=1)
 
 
-def check_axis(values: Any, parameter: str, method: str | None = None, loc: Sequence = ()) -> tuple[list, list[dict]]:
+def check_axis(values: Any, validate, loc: Sequence = ()) -> tuple[list, list[dict]]:
     """Check one grid axis: a non-empty list of distinct valid values (a scalar is one value).
 
-    Returns the normalised values and the line errors (locations under ``loc``).
+    ``validate(value)`` returns the normalised value or raises HyperparameterError. Returns the
+    normalised values and the line errors (locations under ``loc``).
     """
     if not isinstance(values, list):
         values = [values]
@@ -167,7 +181,7 @@ def check_axis(values: Any, parameter: str, method: str | None = None, loc: Sequ
     lines, out = [], []
     for i, value in enumerate(values):
         try:
-            norm = check_value(parameter, value, method)
+            norm = validate(value)
         except HyperparameterError as e:
             lines.append(line_error((*loc, i), e.reason, value))
             continue
@@ -177,28 +191,53 @@ def check_axis(values: Any, parameter: str, method: str | None = None, loc: Sequ
     return out, lines
 
 
-class GridConfig(Section):
-    """Axes shared by every method; a method may override each under ``methods.<name>``."""
+def shared_check(key: str, method: str | None = None):
+    """The check of a key every method may take (a shared axis, or the seed); None otherwise."""
+    if key == SEED:
+        return lambda value: check_seed(value, method)
+    if key in SHARED_AXES:
+        return lambda value: SHARED_AXES[key].validate(value, method)
+    return None
 
-    learning_rate: list[Any] | None = None
-    epochs: list[Any] = [1]
-    seed: list[Any] = [0]
 
-    @field_validator("learning_rate", "epochs", "seed", mode="before")
-    @classmethod
-    def _values(cls, value: Any, info) -> list | None:
-        if value is None:
-            return None
-        out, lines = check_axis(value, info.field_name)
-        raise_errors("grid", lines)
-        return out
+def shared_keys() -> tuple[str, ...]:
+    """The ``grid:`` keys: the shared axes, then ``seed``."""
+    return SHARED_AXES.names() + (SEED,)
+
+
+def check_grid(value: Any) -> dict[str, list]:
+    """The ``grid:`` section: the axes every method shares (a method may override each), and
+    the training seeds. Keys are the registered shared axes and ``seed``; defaults are filled in
+    by :meth:`harness.config.Study.axes`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise_errors("grid", [line_error((), "must be a mapping of axis lists", value)])
+    lines, out = [], {}
+    for key, values in value.items():
+        check = shared_check(key)
+        if check is None:
+            lines.append(line_error((key,), "unknown key" + suggest(key, shared_keys()), values))
+            continue
+        norm, bad = check_axis(values, check, (key,))
+        lines += bad
+        out[key] = norm
+    raise_errors("grid", lines)
+    return out
 
 
 class ResourcesConfig(Section):
     cpus_per_trial: float = Field(1.0, gt=0)
     gpus_per_trial: float = Field(0.0, ge=0)
     workers_per_trial: int = Field(1, ge=1)
-    distributed: Literal["none", "deepspeed_zero3", "fsdp"] = "none"
+    distributed: str = "none"  # a name in harness.distributed.STRATEGIES
+
+    @field_validator("distributed")
+    @classmethod
+    def _distributed(cls, value: str) -> str:
+        from harness.distributed import STRATEGIES
+
+        return registered_name(value, STRATEGIES, "resources")
 
     @model_validator(mode="after")
     def _deepspeed_needs_gpus(self) -> "ResourcesConfig":

@@ -85,7 +85,7 @@ def trainer(request, tok, model, tmp_path_factory):
     if request.param == "always_open":
         tok.chat_template = ALWAYS_OPEN_TEMPLATE
     args = _trl_args(TrainingConfig(batch_size=2, max_length=256), output_dir=tmp_path_factory.mktemp("trl"),
-                     learning_rate=1e-4, epochs=1, seed=0, dtype="float32")
+                     seed=0, dtype="float32")
     trainer = _make_trainer(copy.deepcopy(model), tok, rows, args, get_objective("simpo"),
                             {"beta": 2.0, "gamma": 1.0}, None)
     return trainer, rows, TAILS[request.param]
