@@ -79,6 +79,7 @@ def po_trial(config: dict, ctx: dict) -> None:
         ctx["dtype"],
         trial_dir(results, spec["trial_id"]),
         storage=results / "tune" / "train",
+        outputs=ctx.get("outputs"),  # tracking + kept policies (harness.outputs)
     )
     write_trial(results, row, samples)
     report = {"status": row["status"], "method": spec["method"]}
@@ -98,6 +99,9 @@ def _ray_init(address: str | None, num_cpus: int | None):
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ["RAY_CHDIR_TO_TRIAL_DIR"] = "0"  # trials write to absolute paths anyway
+    # No Tune logger callbacks (CSV/JSON/TensorBoard under tune/, and a `tensorboard --logdir`
+    # hint at a temp folder): tracking is the trials' own (harness.tracking).
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     if ray.is_initialized():
         return None, False
     if address:
@@ -161,6 +165,7 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
     of the run."""
     from ray import tune
 
+    from harness.outputs import study_outputs
     from harness.progress import Progress
 
     results = study.results_path
@@ -173,6 +178,7 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
         "dtype": study.policy.dtype,
         "cpus_per_trial": r.cpus_per_trial,
         "resources": r.model_dump(),
+        "outputs": study_outputs(study),
     }
     from harness.distributed import trial_resources
 
