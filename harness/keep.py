@@ -70,6 +70,9 @@ def _would_enter(kept: list[dict], entry: dict, k: int) -> bool:
 
 
 def _save(model, tokenizer, folder: Path, info: dict) -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a "Writing model shards" bar per kept policy
     folder.mkdir(parents=True)
     model.save_pretrained(str(folder), safe_serialization=True)
     if tokenizer is not None:

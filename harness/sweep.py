@@ -99,9 +99,13 @@ def _ray_init(address: str | None, num_cpus: int | None):
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ["RAY_CHDIR_TO_TRIAL_DIR"] = "0"  # trials write to absolute paths anyway
-    # No Tune logger callbacks (CSV/JSON/TensorBoard under tune/, and a `tensorboard --logdir`
-    # hint at a temp folder): tracking is the trials' own (harness.tracking).
+    # Tune's own output stays out of the sweep's (issue 12): no TensorBoard/CSV logger
+    # callbacks (tracking is the trials' own, harness.tracking; run_tune keeps the JSON logger
+    # that its ResultGrid reads), so no `tensorboard --logdir` hint at a temporary folder, and
+    # the old output flow, silent at verbose=0, instead of the "Configuration for experiment"
+    # banner. The live progress line is harness.progress's.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
     if ray.is_initialized():
         return None, False
     if address:
@@ -164,6 +168,7 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
     """Run ``pending`` TrialSpecs on Ray Tune (inside :func:`ray_session`); returns timing facts
     of the run."""
     from ray import tune
+    from ray.tune.logger import JsonLoggerCallback
 
     from harness.outputs import study_outputs
     from harness.progress import Progress
@@ -195,7 +200,7 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
             storage_path=str((results / "tune").resolve()),  # must be absolute
             failure_config=tune.FailureConfig(max_failures=0),
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, JsonLoggerCallback()],
         ),
     )
     t0 = time.perf_counter()
