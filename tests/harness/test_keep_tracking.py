@@ -146,3 +146,26 @@ def test_no_tune_banner_or_tensorboard_hint_in_the_output(study):
     assert "Configuration for experiment" not in out  # Tune's banner
     tune_run = next((study / "tune").glob("run-*"))
     assert not list(tune_run.rglob("events.out.tfevents*"))  # no second TensorBoard tree
+
+
+def test_the_report_says_where_the_recommended_model_is(study):
+    """The report's one line (analysis.report.sentences.model_sentence) on the real table: the
+    recommended config's kept folder, or that it was not kept."""
+    from types import SimpleNamespace
+
+    from analysis.report.sentences import model_sentence
+
+    trials = pd.read_parquet(study / "trials.parquet")
+    kept = trials.dropna(subset=["policy_path"]).iloc[0]
+    dropped = trials[trials["policy_path"].isna()].iloc[0]
+
+    def analysis(row):
+        starts = pd.DataFrame([{"method": row["method"], "trial_id": row["trial_id"]}])
+        return SimpleNamespace(study=SimpleNamespace(trials=trials), starts=starts,
+                               choice=SimpleNamespace(method=row["method"]))
+
+    assert model_sentence(analysis(kept)) == (
+        f"The recommended config's model is at `{kept['policy_path']}`.")
+    assert "was not kept" in model_sentence(analysis(dropped))
+    no_save = SimpleNamespace(study=SimpleNamespace(trials=trials.drop(columns="policy_path")))
+    assert model_sentence(no_save) is None
