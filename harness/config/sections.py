@@ -255,6 +255,19 @@ class SaveConfig(Section):
 
     policies: Literal["none", "all"] | KeepBest = "none"
 
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _one_message(cls, value):
+        # one error line instead of pydantic's one per member of the union
+        best = value.get("best") if isinstance(value, dict) else None
+        ok = value in ("none", "all") if isinstance(value, str) else (
+            isinstance(value, dict) and set(value) == {"best"} and isinstance(best, int)
+            and not isinstance(best, bool) and best >= 1)
+        if not ok:
+            raise_errors("save", [line_error((), "must be none, all or {best: K} with K >= 1",
+                                             value)])
+        return value
+
 
 class TrackingConfig(Section):
     """``tracking``: where training curves go (:mod:`harness.tracking`).
@@ -276,5 +289,5 @@ class TrackingConfig(Section):
         if isinstance(value, str):
             value = [value]
         lines = check_report_to(value)
-        raise_errors("tracking", [line_error(("report_to", i), msg, v) for i, msg, v in lines])
+        raise_errors("tracking", [line_error((i,), msg, v) for i, msg, v in lines])
         return value
