@@ -111,7 +111,8 @@ def test_gamma_recorded_absolute_and_tensorboard_logs_written(finished):
     assert trials[trials["method"] != "simpo"]["gamma"].isna().all()
     ok = trials[trials["status"] == "ok"]["trial_id"].iloc[0]
     # one TensorBoard run per trial in the study's logdir (tracking.report_to, harness.tracking)
-    runs = [p for p in (study.results_path / "tensorboard").iterdir() if p.name.startswith(ok + " ")]
+    logdir = study.results_path / "tensorboard"
+    runs = [p for p in logdir.iterdir() if p.name.startswith(ok + " ")]
     assert len(runs) == 1 and list(runs[0].glob("events.out.tfevents*")), \
         "no TensorBoard run of the trial under results/<study>/tensorboard"
 
