@@ -228,7 +228,7 @@ class HFBackend:
             repetition_penalty=1.0,
             no_repeat_ngram_size=0,
             num_beams=1,
-            eos_token_id=list(rule.token_ids),
+            eos_token_id=list(rule.token_ids) or None,
             stop_strings=list(rule.strings) or None,
             pad_token_id=pad_token_id(tokenizer),
             output_logits=True,

@@ -189,9 +189,9 @@ def stop_rule(tokenizer, model: Any = None, cfg: Any = None) -> StopRule:
     if explicit is not None:
         return StopRule(tuple(int(i) for i in explicit), strings)
     ids: list[int] = []
+    turn_ends = [_token_id(tokenizer, t) for t in end_of_turn_tokens(tokenizer)]
     candidates = generation_eos_ids(model) + _as_list(tokenizer.eos_token_id)
-    candidates += [i for i in map(lambda t: _token_id(tokenizer, t), end_of_turn_tokens(tokenizer))
-                   if i is not None]
+    candidates += [i for i in turn_ends if i is not None]
     for i in candidates:
         if i not in ids:
             ids.append(i)
