@@ -209,8 +209,11 @@ def _worker_loop(config: dict) -> None:
 
     kwargs = train_arguments(spec, prepared, training, strategy.load_dtype, out_dir,
                              get_objective(spec["method"]))
-    result = train_policy(**kwargs, save_model=strategy.save_policy,
-                          trl_overrides=strategy.trl_overrides, device=strategy.device)
+    from harness.outputs import TrialOutputs
+
+    extra = TrialOutputs(config.get("outputs"), spec, main_process=rank == 0)  # issue 12 hook
+    result = train_policy(**kwargs, save_model=strategy.save_policy, device=strategy.device,
+                          **extra.train_kwargs(strategy.trl_overrides))
     if result.status != STATUS_OK:
         raise WorkerDiverged.at(result.diverged_step, result.error)
     row = {**spec, "status": STATUS_OK, "error": None, **result.metrics, **result.timings,
@@ -228,6 +231,9 @@ def _worker_loop(config: dict) -> None:
             torch.cuda.empty_cache()
         model = load_causal_lm(str(out_dir / POLICY_DIR), dtype=dtype)
     row, samples = evaluate_trained(row, model, spec, prepared, dtype)
+    from harness.models import load_tokenizer
+
+    row = extra.finish(row, model, load_tokenizer(prepared.policy))
     write_parquet_atomic(out_dir / STAGED_SAMPLES, samples)
     write_json_atomic(out_dir / STAGED_ROW, row)  # last: its presence means "done"
     if strategy.save_policy:
@@ -275,7 +281,8 @@ def _diverged_step(messages: list[str]) -> tuple[bool, int | None]:
 def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype: str,
                           out_dir: str | Path, resources, storage: str | Path,
                           force_fail: bool = False,
-                          plugins=()) -> tuple[dict, pd.DataFrame | None]:
+                          plugins=(), outputs: dict | None = None
+                          ) -> tuple[dict, pd.DataFrame | None]:
     """Run the trial ``spec`` on ``resources.workers_per_trial`` Ray Train workers.
 
     Must be called where Ray is initialised (inside a Tune trial). Never raises for the trial's
@@ -283,6 +290,8 @@ def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype
     ``storage`` is Ray Train's (absolute) storage folder; ``force_fail`` is the test hook of
     :data:`harness.trial.FAIL_ENV`, raised inside a worker; ``plugins`` are the study's plugin
     modules (:func:`harness.plugins.plugin_sources`), imported by every worker first.
+    ``outputs``: tracking and policy-keeping settings (:mod:`harness.outputs`), applied on
+    rank 0.
     """
     from ray.train import FailureConfig, RunConfig
     from ray.train.torch import TorchConfig, TorchTrainer
@@ -297,7 +306,7 @@ def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype
     config = {
         "spec": spec, "prepared": str(prepared_file), "dtype": dtype, "out_dir": str(out_dir),
         "training": training.model_dump(mode="json"), "distributed": resources.distributed,
-        "force_fail": force_fail, "plugins": [list(p) for p in plugins],
+        "force_fail": force_fail, "plugins": [list(p) for p in plugins], "outputs": outputs,
     }
     trainer = TorchTrainer(
         _worker_loop,
@@ -336,7 +345,7 @@ def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype
 
 def run_trial_on(resources: dict, spec: dict, prepared_file: str | Path, training, dtype: str,
                  out_dir: str | Path, storage: str | Path,
-                 plugins=()) -> tuple[dict, pd.DataFrame | None]:
+                 plugins=(), outputs: dict | None = None) -> tuple[dict, pd.DataFrame | None]:
     """One trial in this process (:func:`harness.trial.run_trial`) or, when
     ``workers_per_trial > 1``, on a TorchTrainer (:func:`run_distributed_trial`). ``plugins``
     (:func:`harness.plugins.plugin_sources`) are imported here, and by every worker, before the
@@ -350,7 +359,8 @@ def run_trial_on(resources: dict, spec: dict, prepared_file: str | Path, trainin
 
     r = ResourcesConfig.model_validate(resources)
     if not is_distributed(r):
-        return run_trial(spec, PreparedStudy.load(prepared_file), training, dtype, out_dir)
+        return run_trial(spec, PreparedStudy.load(prepared_file), training, dtype, out_dir,
+                         outputs=outputs)
     force_fail = spec["trial_id"] in os.environ.get(FAIL_ENV, "").split(",")
     return run_distributed_trial(spec, prepared_file, training, dtype, out_dir, r, storage,
-                                 force_fail=force_fail, plugins=plugins)
+                                 force_fail=force_fail, plugins=plugins, outputs=outputs)

@@ -87,6 +87,10 @@ def consolidate(results: Path, baseline_path: str | None = None) -> tuple[pd.Dat
     trials = trials[list(TRIAL_BASE_COLUMNS) + extra]
     numeric = [c for c in TRIAL_BASE_COLUMNS if c not in ("trial_id", "config_id", "method", "status", "error")]
     trials[numeric] = trials[numeric].apply(pd.to_numeric, errors="coerce")
+    from harness.keep import policies_dir, policy_paths
+
+    if policies_dir(results).exists():  # save.policies: the folders on disk decide (harness.keep)
+        trials["policy_path"] = trials["trial_id"].map(policy_paths(results))
     write_parquet_atomic(results / "samples.parquet", samples)
     write_parquet_atomic(results / "trials.parquet", trials)
     if baseline_path and Path(baseline_path).exists():

@@ -80,6 +80,7 @@ def po_trial(config: dict, ctx: dict) -> None:
         trial_dir(results, spec["trial_id"]),
         storage=results / "tune" / "train",
         plugins=ctx["plugins"],
+        outputs=ctx.get("outputs"),  # tracking + kept policies (harness.outputs)
     )
     write_trial(results, row, samples)
     report = {"status": row["status"], "method": spec["method"]}
@@ -99,6 +100,13 @@ def _ray_init(address: str | None, num_cpus: int | None):
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ["RAY_CHDIR_TO_TRIAL_DIR"] = "0"  # trials write to absolute paths anyway
+    # Tune's own output stays out of the sweep's (issue 12): no TensorBoard/CSV logger
+    # callbacks (tracking is the trials' own, harness.tracking; run_tune keeps the JSON logger
+    # that its ResultGrid reads), so no `tensorboard --logdir` hint at a temporary folder, and
+    # the old output flow, silent at verbose=0, instead of the "Configuration for experiment"
+    # banner. The live progress line is harness.progress's.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
     if ray.is_initialized():
         return None, False
     if address:
@@ -161,8 +169,10 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
     """Run ``pending`` TrialSpecs on Ray Tune (inside :func:`ray_session`); returns timing facts
     of the run."""
     from ray import tune
+    from ray.tune.logger import JsonLoggerCallback
 
     from harness.plugins import plugin_sources
+    from harness.outputs import study_outputs
     from harness.progress import Progress
 
     results = study.results_path
@@ -177,6 +187,7 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
         "resources": r.model_dump(),
         # The study's plugin modules, imported by the trial process before it needs a registry.
         "plugins": plugin_sources(study.plugins),
+        "outputs": study_outputs(study),
     }
     from harness.distributed import trial_resources
 
@@ -193,7 +204,7 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
             storage_path=str((results / "tune").resolve()),  # must be absolute
             failure_config=tune.FailureConfig(max_failures=0),
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, JsonLoggerCallback()],
         ),
     )
     t0 = time.perf_counter()

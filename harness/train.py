@@ -114,8 +114,9 @@ def _trl_args(training, *, output_dir, seed, dtype, fields: dict | None = None,
     return DPOConfig(**kwargs)
 
 
-def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference):
-    """A PreferenceTrainer (imported lazily: TRL takes seconds to import)."""
+def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference, peft_config=None):
+    """A PreferenceTrainer (imported lazily: TRL takes seconds to import); ``peft_config``:
+    TRL wraps the model in LoRA adapters (:mod:`harness.lora`)."""
     from datasets import Dataset, disable_progress_bars
 
     from harness.preference_trainer import PreferenceTrainer
@@ -129,6 +130,7 @@ def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference):
         objective=objective,
         hparams=hparams,
         reference=reference,
+        peft_config=peft_config,
     )
 
 
@@ -148,6 +150,7 @@ def train_policy(
     tensorboard: bool = True,
     trl_overrides: dict | None = None,
     device: str | None = None,
+    callbacks=(),
 ) -> TrainResult:
     """Train one policy from the SFT model at ``policy_path`` with objective ``method``.
 
@@ -157,10 +160,13 @@ def train_policy(
     objective needs a reference. ``training`` is the study's ``training`` section.
     ``trl_overrides`` go to DPOConfig as they are; ``device`` is where the policy is loaded
     (default: cuda if present, else cpu; ``cpu`` for FSDP/DeepSpeed, which place the shards).
+    ``callbacks`` are added to the trainer (tracking: :mod:`harness.tracking`). With
+    ``training.peft`` the policy trains LoRA adapters and the returned model is the peft model.
     In a distributed run every worker calls this; only the main process writes files.
     """
     from transformers.trainer_callback import PrinterCallback
 
+    from harness.lora import load_dtype, lora_config
     from harness.models import load_causal_lm, load_tokenizer, peak_memory_mb, resolve_dtype
     from harness.preference_trainer import pair_statistics
 
@@ -179,12 +185,18 @@ def train_policy(
     )
     tokenizer = load_tokenizer(policy_path)
     # Mixed precision: float32 master weights, bf16 autocast. Weights loaded in bf16 would
-    # round away updates at learning rates ~1e-6 (bf16 keeps ~3 significant digits).
-    model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype, device=device)
+    # round away updates at learning rates ~1e-6 (bf16 keeps ~3 significant digits). A frozen
+    # LoRA base needs no master copy (harness.lora.load_dtype).
+    peft = getattr(training, "peft", None)
+    model = load_causal_lm(policy_path, dtype=load_dtype(peft, args.bf16, dtype), device=device)
     model.train()
     trainer = _make_trainer(model, tokenizer, to_trl_rows(train_pairs), args, objective, hparams,
-                            reference)
+                            reference, peft_config=lora_config(peft) if peft else None)
     trainer.remove_callback(PrinterCallback)
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    if peft:
+        model = trainer.model  # the peft model TRL built around the base
 
     status, model_out, diverged_step, error = STATUS_OK, model, None, None
     try:

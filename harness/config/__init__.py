@@ -12,8 +12,8 @@ options model (:mod:`harness.judges`), ``methods.<name>`` by the method's regist
 grid is expanded into trials by :func:`harness.grid.expand`.
 
 Modules: :mod:`.errors` (ConfigError and the key-path formatter), :mod:`.loader` (YAML and
-overrides), :mod:`.sections` (data, policy, generation, training, grid, resources, ray),
-:mod:`.study` (the study, its cross-checks and hash).
+overrides), :mod:`.sections` (data, policy, generation, training, grid, resources, ray, save,
+tracking), :mod:`.study` (the study, its cross-checks and hash).
 """
 
 from harness.config.errors import ConfigError, describe, format_loc

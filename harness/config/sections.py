@@ -126,6 +126,10 @@ class GenerationConfig(Section):
     batch_size: int = Field(64, ge=1)
     seed: int = Field(0, ge=0)
     backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
+    # Where a reply ends (harness.stop): null = from the model (its generation_config's EOS ids,
+    # its tokenizer's EOS and its chat template's end-of-turn token); a list replaces those.
+    stop_token_ids: list[int] | None = None
+    stop_strings: list[str] = Field(default_factory=list)  # texts that end a reply as well
 
     @field_validator("backend")
     @classmethod
@@ -148,6 +152,27 @@ class GenerationConfig(Section):
         return cls.model_validate(dict(cfg))
 
 
+class PeftSettings(Section):
+    """``training.peft``: LoRA adapters (``peft.LoraConfig``) instead of a full fine-tune.
+
+    The keys are LoraConfig's without the ``lora_`` prefix: ``r`` (rank), ``alpha``
+    (``lora_alpha``: the update is scaled by alpha / r), ``dropout`` (``lora_dropout``) and
+    ``target_modules`` (module names, or ``all-linear``: every linear layer but the output head).
+    """
+
+    r: int = Field(16, ge=1)
+    alpha: float = Field(32.0, gt=0)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+    @field_validator("target_modules")
+    @classmethod
+    def _modules(cls, value):
+        if isinstance(value, list) and not value:
+            raise ValueError("name at least one module, or all-linear")
+        return value
+
+
 class TrainingConfig(Section):
     """Shared by every trial; the fields map one-to-one onto TRL 1.16's DPOConfig.
 
@@ -166,6 +191,7 @@ class TrainingConfig(Section):
     ] = "cosine"
     gradient_checkpointing: bool = False
     logging_steps: int = Field(5, ge=1)
+    peft: PeftSettings | None = None  # LoRA (harness.lora); None = full fine-tune
 
 
 def check_axis(values: Any, validate, loc: Sequence = ()) -> tuple[list, list[dict]]:
@@ -250,3 +276,57 @@ class RayConfig(Section):
     address: str | None = None
     max_concurrent: int | None = Field(None, ge=1)
     reuse_actors: bool = True
+
+
+class KeepBest(Section):
+    best: int = Field(ge=1)
+
+
+class SaveConfig(Section):
+    """``save``: which trained policies outlive their trial (:mod:`harness.keep`).
+
+    ``policies: none`` (default) keeps none; ``all`` keeps every finished trial's policy;
+    ``{best: K}`` keeps the K best per method by ``mean_score``, deciding as trials finish.
+    Kept policies go to ``<results>/<study>/policies/<method>/<trial_id>/`` (safetensors +
+    tokenizer; with ``training.peft`` the adapter only) and are named in trials.parquet's
+    ``policy_path``.
+    """
+
+    policies: Literal["none", "all"] | KeepBest = "none"
+
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _one_message(cls, value):
+        # one error line instead of pydantic's one per member of the union
+        best = value.get("best") if isinstance(value, dict) else None
+        ok = value in ("none", "all") if isinstance(value, str) else (
+            isinstance(value, dict) and set(value) == {"best"} and isinstance(best, int)
+            and not isinstance(best, bool) and best >= 1)
+        if not ok:
+            raise_errors("save", [line_error((), "must be none, all or {best: K} with K >= 1",
+                                             value)])
+        return value
+
+
+class TrackingConfig(Section):
+    """``tracking``: where training curves go (:mod:`harness.tracking`).
+
+    ``report_to`` names transformers' reporting integrations (``tensorboard``, ``wandb``,
+    ``mlflow``, ``trackio``, ...; ``[]`` for none). Every trial's run is named by its trial id
+    and hyperparameters; ``tensorboard`` writes one run per trial under
+    ``<results>/<study>/tensorboard/``, with the training curves, the final metrics and an
+    HParams entry.
+    """
+
+    report_to: list[str] = Field(default_factory=lambda: ["tensorboard"])
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _names(cls, value):
+        from harness.tracking import check_report_to
+
+        if isinstance(value, str):
+            value = [value]
+        lines = check_report_to(value)
+        raise_errors("tracking", [line_error((i,), msg, v) for i, msg, v in lines])
+        return value

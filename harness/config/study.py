@@ -20,7 +20,9 @@ from harness.config.sections import (
     PolicyConfig,
     RayConfig,
     ResourcesConfig,
+    SaveConfig,
     Section,
+    TrackingConfig,
     TrainingConfig,
     check_axis,
     check_grid,
@@ -40,7 +42,7 @@ TOYWORLD = "toyworld"
 """The name that selects the toy world as policy (``policy.model``) and as data adapter."""
 
 # The sections whose values change what a trial produces: they enter every trial id. Everything
-# else (study name, results_dir, artifacts_dir, resources, ray) is bookkeeping.
+# else (study name, results_dir, artifacts_dir, resources, ray, save, tracking) is bookkeeping.
 RESULT_SECTIONS = ("toyworld", "data", "policy", "judge", "generation", "training")
 
 
@@ -65,6 +67,8 @@ class Study(Section):
     methods: dict[str, dict[str, Any]]
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+    save: SaveConfig = Field(default_factory=SaveConfig)  # policies kept (harness.keep)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # harness.tracking
 
     @field_validator("plugins", mode="before")
     @classmethod

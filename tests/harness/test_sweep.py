@@ -124,8 +124,11 @@ def test_gamma_recorded_absolute_and_tensorboard_logs_written(finished):
     assert trials[trials["method"] != "simpo"]["gamma"].isna().all()
     assert trials[trials["method"] != "simpo"]["gamma_beta_ratio"].isna().all()
     ok = trials[trials["status"] == "ok"]["trial_id"].iloc[0]
-    events = list((study.results_path / "trials" / ok).rglob("events.out.tfevents*"))
-    assert events, "no TensorBoard event file in the trial folder"
+    # one TensorBoard run per trial in the study's logdir (tracking.report_to, harness.tracking)
+    logdir = study.results_path / "tensorboard"
+    runs = [p for p in logdir.iterdir() if p.name.startswith(ok + " ")]
+    assert len(runs) == 1 and list(runs[0].glob("events.out.tfevents*")), \
+        "no TensorBoard run of the trial under results/<study>/tensorboard"
 
 
 def test_forced_failure_is_recorded_and_others_finish(finished):

@@ -17,7 +17,7 @@ from torch import nn
 
 from harness.generate import GenerationConfig, format_prompts, generate
 from harness.models import load_causal_lm, load_tokenizer
-from harness.toyworld.tokenizer import stop_token_ids
+from harness.stop import stop_rule
 
 # A variant that always opens the assistant turn after a user turn and writes no EOS at the
 # end: the mask must hold the turn's end whatever the template puts there.
@@ -52,7 +52,7 @@ def test_special_tokens_and_pad_equals_eos(tok, model):
     assert tok.eos_token_id == tok.pad_token_id == eos == model.config.pad_token_id
     for t in ("<|user|>", "<|assistant|>", "<|end|>", "<|system|>", "<|endoftext|>"):
         assert tok(t, add_special_tokens=False)["input_ids"] == [tok.convert_tokens_to_ids(t)]
-    assert stop_token_ids(tok) == [end, eos]
+    assert set(stop_rule(tok, model).token_ids) == {end, eos}
 
 
 def test_chat_template_formats_prompts_as_phi3(tok):
