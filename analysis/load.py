@@ -1,7 +1,8 @@
 """Read and validate a results folder (design.md, "Results layout").
 
 ``load_study(path)`` returns a ``Study``: the study.json metadata and the three tables of the
-study's own trials, checked against ``harness.schema`` and sorted canonically (methods in ``METHODS`` order, then by
+study's own trials, checked against ``harness.schema`` and sorted canonically (methods in
+``KNOWN_METHODS`` order, then by
 ``trial_id``; samples by trial then prompt), so every result downstream is independent of the
 row order on disk. Errors name the file, the column or the trial at fault.
 
@@ -26,17 +27,18 @@ from harness.errors import UserError
 from harness.schema import (
     BASELINE_TRIAL_ID,
     STUDY_HASH,
-    METHODS,
     SAMPLE_COLUMNS,
     STATUS_OK,
     STATUSES,
-    TRIAL_COLUMNS,
+    TRIAL_BASE_COLUMNS,
     exclusion_reason,
 )
 
 FILES = ("study.json", "trials.parquet", "samples.parquet", "baseline.parquet")
 # Hyperparameters that can form grid axes, in display order.
 GRID_AXES = ("beta", "gamma", "gamma_beta_ratio", "learning_rate", "epochs")
+# Display order of the first three methods; other methods follow alphabetically.
+KNOWN_METHODS = ("dpo", "ln_dpo", "simpo")
 MEAN_SCORE_TOL = 1e-4
 
 
@@ -61,7 +63,7 @@ class Study:
 
     @property
     def methods(self) -> list[str]:
-        """Methods present, known ones in ``METHODS`` order, others alphabetically after."""
+        """Methods present, known ones in ``KNOWN_METHODS`` order, others alphabetically after."""
         return method_order(self.trials["method"].unique())
 
     @property
@@ -99,8 +101,8 @@ class Study:
 
 
 def method_order(methods) -> list[str]:
-    known = [m for m in METHODS if m in set(methods)]
-    return known + sorted(set(methods) - set(METHODS))
+    known = [m for m in KNOWN_METHODS if m in set(methods)]
+    return known + sorted(set(methods) - set(KNOWN_METHODS))
 
 
 def load_study(path: str | Path) -> Study:
@@ -154,7 +156,7 @@ def validate(trials, samples, baseline, where: str | Path = "results"):
     """Check the tables against the contract; return them canonically sorted."""
     where = Path(where)
     t_name, s_name, b_name = (str(where / f) for f in FILES[1:])
-    _require_columns(trials, TRIAL_COLUMNS, t_name)
+    _require_columns(trials, TRIAL_BASE_COLUMNS, t_name)
     _require_columns(samples, SAMPLE_COLUMNS, s_name)
     _require_columns(baseline, SAMPLE_COLUMNS, b_name)
     if trials.empty:
@@ -203,6 +205,11 @@ def validate(trials, samples, baseline, where: str | Path = "results"):
             raise ResultsError(f"{s_name}: {row.status} trial {row.trial_id!r} has samples rows")
 
     trials = trials.copy()
+    # The harness writes only the axes of the study's methods; the grid axes this package reads
+    # by name are NaN where a study has none of them.
+    for axis in GRID_AXES:
+        if axis not in trials.columns:
+            trials[axis] = np.nan
     order = method_order(trials["method"].unique())
     trials["_order"] = trials["method"].map({m: i for i, m in enumerate(order)})
     trials = (trials.sort_values(["_order", "trial_id"], kind="stable")

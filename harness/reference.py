@@ -52,22 +52,21 @@ def compute_reference(policy_path: str, pairs: pd.DataFrame, training, dtype: st
                       trust_remote_code: bool = False) -> dict:
     """``pair_id -> (ref_chosen_logp, ref_rejected_logp)`` of the SFT model at ``policy_path``."""
     from harness.models import load_causal_lm, load_tokenizer
-    from harness.objectives import get_objective
     from harness.preference_trainer import sequence_logps_table
     from harness.train import _make_trainer, _trl_args, to_trl_rows
 
     tokenizer = load_tokenizer(policy_path, trust_remote_code=trust_remote_code)
     rows = to_trl_rows(pairs)
     with tempfile.TemporaryDirectory(prefix="po-ref-") as tmp:
-        args = _trl_args(training, output_dir=tmp, learning_rate=1e-6, epochs=1, seed=0, dtype=dtype)
+        args = _trl_args(training, output_dir=tmp, seed=0, dtype=dtype)
         # As in training: float32 weights under bf16 autocast when training is mixed precision,
         # so a policy equal to the reference has a margin of exactly 0 at step 0.
         model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype,
                                trust_remote_code=trust_remote_code)
-        # reference=None: the precompute hook leaves the data alone; we only need the trainer's
-        # tokenization and collator, and its log-prob pass.
-        trainer = _make_trainer(model, tokenizer, rows[:1], args, get_objective("dpo"),
-                                {"beta": 0.1}, reference=None)
+        # No objective, reference=None: the precompute hook leaves the data alone; we only need
+        # the trainer's tokenization and collator, and its log-prob pass.
+        trainer = _make_trainer(model, tokenizer, rows[:1], args, objective=None, hparams={},
+                                reference=None)
         table = sequence_logps_table(trainer, rows)
     BUILDS["computed"] += 1
     dropped = len(rows) - len(table)

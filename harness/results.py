@@ -49,7 +49,7 @@ from harness.schema import (
     STATUS_OK,
     STATUSES,
     STUDY_HASH,
-    TRIAL_COLUMNS,
+    TRIAL_BASE_COLUMNS,
     exclusion_reason,
 )
 
@@ -96,7 +96,7 @@ def write_trial(results: Path, row: dict, samples: pd.DataFrame | None) -> None:
     if samples is not None and len(samples):
         write_parquet_atomic(folder / SAMPLES, samples[list(SAMPLE_COLUMNS)])
         samples_sha = file_sha256(folder / SAMPLES)
-    full = {c: _clean(row.get(c)) for c in TRIAL_COLUMNS}
+    full = {c: _clean(row.get(c)) for c in TRIAL_BASE_COLUMNS}
     extra = {k: _clean(v) for k, v in row.items() if k not in full and k != INTEGRITY}
     # The digest is taken of what a reader will parse back (numpy scalars become JSON values).
     payload = json.loads(json.dumps({**full, **extra}, default=str))
@@ -233,13 +233,17 @@ def consolidate(results: Path, study_hash: str, trial_ids,
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(SAMPLE_COLUMNS))
     )
     trials = pd.DataFrame(rows)
-    for c in (*TRIAL_COLUMNS, STUDY_HASH):
+    for c in (*TRIAL_BASE_COLUMNS, STUDY_HASH):
         if c not in trials.columns:
             trials[c] = None
-    extra = [c for c in trials.columns if c not in TRIAL_COLUMNS]
-    trials = trials[list(TRIAL_COLUMNS) + extra]
-    numeric = [c for c in TRIAL_COLUMNS if c not in ("trial_id", "method", "status", "error")]
+    extra = [c for c in trials.columns if c not in TRIAL_BASE_COLUMNS]
+    trials = trials[list(TRIAL_BASE_COLUMNS) + extra]
+    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in ("trial_id", "config_id", "method", "status", "error")]
     trials[numeric] = trials[numeric].apply(pd.to_numeric, errors="coerce")
+    from harness.keep import policies_dir, policy_paths
+
+    if policies_dir(results).exists():  # save.policies: the folders on disk decide (harness.keep)
+        trials["policy_path"] = trials["trial_id"].map(policy_paths(results))
     write_parquet_atomic(results / "samples.parquet", samples)
     write_parquet_atomic(results / "trials.parquet", trials)
     if baseline_path and Path(baseline_path).exists():
@@ -253,6 +257,8 @@ def write_study_json(results: Path, study, specs, extra: dict | None = None) -> 
     import datetime
     import importlib.metadata as md
     import subprocess
+
+    from harness.grid import methods_block
 
     versions = {}
     for pkg in ("po-harness", "torch", "transformers", "trl", "datasets", "accelerate",
@@ -279,6 +285,7 @@ def write_study_json(results: Path, study, specs, extra: dict | None = None) -> 
             "seeds": sorted({s.seed for s in specs}),
             "n_trials": len(specs),
             "trial_ids": [s.trial_id for s in specs],
+            "methods": methods_block(study),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             **(extra or {}),
         },

@@ -1,7 +1,7 @@
 """Column contracts shared by the harness stages and the analysis package.
 
-These names are the same words as the YAML keys and the Python arguments (design.md,
-"Results layout"). Analysis reads only the tables described here.
+These names are the same words as the YAML keys and the Python arguments. Analysis reads only
+the tables described here (and ``study.json``).
 
 Data tables (what every data adapter and the toy world produce):
 
@@ -12,7 +12,9 @@ Data tables (what every data adapter and the toy world produce):
 
 Results tables (``results/<study>/``):
 
-- ``trials.parquet``: one row per trial, columns ``TRIAL_COLUMNS``.
+- ``trials.parquet``: one row per trial: the columns ``TRIAL_BASE_COLUMNS`` (every study), then
+  one column per hyperparameter axis of the study's methods (their union, NaN where a method
+  lacks an axis; ``study.json``'s ``methods`` block lists each method's axes), then extras.
 - ``samples.parquet``: one row per (trial, eval prompt), columns ``SAMPLE_COLUMNS``.
 - ``baseline.parquet``: the SFT model's rows in the samples schema, ``trial_id == "sft"``.
 """
@@ -23,15 +25,17 @@ TRAIN_COLUMNS = ("pair_id", "prompt", "chosen", "rejected")
 EVAL_COLUMNS = ("prompt_id", "prompt", "chosen")
 EVAL_OPTIONAL_COLUMNS = ("rejected",)
 
-METHODS = ("dpo", "ln_dpo", "simpo")
-HYPERPARAMETERS = ("beta", "gamma", "gamma_beta_ratio", "learning_rate", "epochs", "seed")
+# Who a trial is: its id, the id of its configuration (trials differing only by seed share it),
+# its method and its training seed. Hyperparameter columns are not listed here: they are the
+# axes the study's methods register (harness.objectives).
+TRIAL_ID_COLUMNS = ("trial_id", "config_id", "method", "seed")
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 STATUS_DIVERGED = "diverged"
 STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_DIVERGED)
 
-# Per-model metrics (design.md "Metrics"); NaN for failed/diverged trials.
+# Per-model metrics (docs/evaluation.md); NaN for failed/diverged trials.
 MODEL_METRICS = (
     "mean_score",
     "win_vs_chosen",
@@ -51,9 +55,8 @@ TIMING_COLUMNS = (
     "peak_rss_mb",
 )
 
-TRIAL_COLUMNS = (
-    ("trial_id", "method")
-    + HYPERPARAMETERS
+TRIAL_BASE_COLUMNS = (
+    TRIAL_ID_COLUMNS
     + ("status", "error")
     + TRAIN_METRICS
     + MODEL_METRICS

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.schema import METHODS, STATUS_DIVERGED, STATUS_FAILED, STATUS_OK, describe_excluded
+from harness.objectives import OBJECTIVES
+from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK, describe_excluded
 
 
 def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
+    """One row per method present, in registration order (others, e.g. from a plugin not
+    imported here, alphabetically after)."""
     rows = []
-    order = [m for m in METHODS if m in set(trials["method"])] + sorted(
-        set(trials["method"]) - set(METHODS))
+    present = set(trials["method"])
+    order = [m for m in OBJECTIVES if m in present] + sorted(present - set(OBJECTIVES))
     for method in order:
         t = trials[trials["method"] == method]
         ok = t[t["status"] == STATUS_OK]["mean_score"].astype(float)

@@ -102,6 +102,8 @@ def po_trial(config: dict, ctx: dict) -> None:
         ctx["dtype"],
         trial_dir(results, spec["trial_id"]),
         storage=results / "tune" / "train",
+        plugins=ctx["plugins"],
+        outputs=ctx.get("outputs"),  # tracking + kept policies (harness.outputs)
     )
     row[STUDY_HASH] = ctx["study_hash"]
     write_trial(results, row, samples)
@@ -143,6 +145,13 @@ def _ray_init(address: str | None, num_cpus: int | None):
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ["RAY_CHDIR_TO_TRIAL_DIR"] = "0"  # trials write to absolute paths anyway
+    # Tune's own output stays out of the sweep's (issue 12): no TensorBoard/CSV logger
+    # callbacks (tracking is the trials' own, harness.tracking; run_tune keeps the JSON logger
+    # that its ResultGrid reads), so no `tensorboard --logdir` hint at a temporary folder, and
+    # the old output flow, silent at verbose=0, instead of the "Configuration for experiment"
+    # banner. The live progress line is harness.progress's.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
     if ray.is_initialized():
         return None, False
     if address:
@@ -211,9 +220,12 @@ def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
     study's :class:`~harness.artifacts.PreparedStudy`. Returns facts of the run: wall time,
     concurrency, trials, and ``interrupted`` (the signal's name, or None)."""
     from ray import tune
+    from ray.tune.logger import JsonLoggerCallback
 
     from harness import interrupt
     from harness.distributed import trial_resources
+    from harness.plugins import plugin_sources
+    from harness.outputs import study_outputs
     from harness.progress import Progress
 
     results = study.results_path
@@ -227,6 +239,9 @@ def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
         "dtype": study.policy.dtype,
         "cpus_per_trial": r.cpus_per_trial,
         "resources": r.model_dump(),
+        # The study's plugin modules, imported by the trial process before it needs a registry.
+        "plugins": plugin_sources(study.plugins),
+        "outputs": study_outputs(study),
     }
     trainable = tune.with_resources(tune.with_parameters(po_trial, ctx=ctx),
                                     trial_resources(r))
@@ -242,7 +257,7 @@ def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
             failure_config=tune.FailureConfig(max_failures=0),
             stop=interrupt.StopOnSignal(),
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, JsonLoggerCallback()],
         ),
     )
     t0 = time.perf_counter()
@@ -331,7 +346,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="trials at once, >= 1 (default: what fits)")
     ap.add_argument("--results", help="results folder (overrides results_dir)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a YAML key, e.g. --set grid.epochs=[1,2]")
+                    help="override a YAML key, e.g. --set training.batch_size=8")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="log at INFO level; tracebacks on errors")
     return ap

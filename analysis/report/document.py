@@ -215,6 +215,8 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
     out += ["", "## The answer", ""]
     out += [p + "\n" for p in S.answer(a)]
     out.append(S.start_sentence(a) + "\n")
+    if (where := S.model_sentence(a)) is not None:  # issue 12: the kept policy
+        out.append(where + "\n")
     out += ["### Where to start, per method", "",
             "The recommended start maximises a robust score: half its own mean score, half the "
             "mean of its grid neighbours (the configs one grid step away on one "

@@ -105,10 +105,10 @@ _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)((?:\[\d+\])*)$")
 
 
 def parse_override(text: str) -> tuple[tuple, Any]:
-    """``"methods.simpo.beta=[2.0, 2.5]"`` -> ``(("methods", "simpo", "beta"), [2.0, 2.5])``.
+    """``"grid.seed=[0, 1]"`` -> ``(("grid", "seed"), [0, 1])``.
 
     The value is YAML (so ``1e-4``, ``[1, 2]``, ``true``, ``null`` and ``{a: 1}`` work); a key
-    segment may index a list, ``grid.learning_rate[0]=3e-4``.
+    segment may index a list, ``grid.seed[0]=3``.
     """
     where = f"--set {text}"
     key, sep, raw = text.partition("=")

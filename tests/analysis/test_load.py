@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.load import ResultsError, grid_axes, load_study
-from harness.schema import SAMPLE_COLUMNS, TRIAL_COLUMNS
+from harness.schema import SAMPLE_COLUMNS, TRIAL_BASE_COLUMNS
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def test_loads_contract_tables(study_default):
     s = study_default
     assert s.name == "fixture"
     assert s.methods == ["dpo", "ln_dpo", "simpo"]
-    assert list(s.trials.columns[: len(TRIAL_COLUMNS)]) == list(TRIAL_COLUMNS)
+    assert list(s.trials.columns[: len(TRIAL_BASE_COLUMNS)]) == list(TRIAL_BASE_COLUMNS)
     assert len(s.prompt_ids) == 100 and s.prompt_ids == sorted(s.prompt_ids)
     m = s.matrix("score")
     assert m.shape == (len(s.trials), 100)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS, TRIAL_COLUMNS
+from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS, TRIAL_BASE_COLUMNS
+from results_fixture import AXIS_COLUMNS
 
 
 def _read(p):
@@ -19,7 +20,7 @@ def test_layout(results_default):
     assert set(meta) == {"study", "config", "versions", "git_revision", "seeds", "n_trials",
                          "created"}
     assert meta["n_trials"] == len(trials) == 24 + 24 + 54
-    assert list(trials.columns) == list(TRIAL_COLUMNS)
+    assert list(trials.columns) == list(TRIAL_BASE_COLUMNS) + list(AXIS_COLUMNS)
     assert list(samples.columns) == list(SAMPLE_COLUMNS)
     assert list(baseline.columns) == list(SAMPLE_COLUMNS)
     assert (baseline["trial_id"] == BASELINE_TRIAL_ID).all() and len(baseline) == 100

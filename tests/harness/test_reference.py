@@ -180,7 +180,7 @@ def test_cache_built_for_other_pairs_names_a_missing_pair(built, policy_path, pa
     del reference["train-00003"]
     with pytest.raises(KeyError, match=r"1 train pairs have no cached reference.*'train-00003'"):
         train_policy(
-            method="dpo", hparams={"beta": 0.1}, learning_rate=1e-3, epochs=1, seed=0,
+            method="dpo", hparams={"beta": 0.1, "learning_rate": 1e-3, "epochs": 1}, seed=0,
             training=TRAINING, policy_path=policy_path, train_pairs=pairs, reference=reference,
             output_dir=tmp_path, dtype="float32", tensorboard=False,
         )
@@ -205,7 +205,7 @@ def test_pairs_cut_by_truncation_are_skipped_by_cache_and_trainer_alike(policy_p
     assert 0 < len(kept) < len(pairs)
     assert set(table) == kept
     result = train_policy(
-        method="dpo", hparams={"beta": 0.1}, learning_rate=1e-3, epochs=1, seed=0,
+        method="dpo", hparams={"beta": 0.1, "learning_rate": 1e-3, "epochs": 1}, seed=0,
         training=training, policy_path=policy_path, train_pairs=pairs, reference=table,
         output_dir=tmp_path, dtype="float32", tensorboard=False,
     )
