@@ -178,7 +178,6 @@ def measure_generation(model, tok, cfg, backend: str, n_prompts: int) -> dict:
 
 def tiny_trial(tmp: Path, backend: str) -> dict:
     """One DPO trial with LoRA through harness.sweep on a tiny random Phi-3 and reward model."""
-    import yaml
     from transformers import GPTNeoXConfig, GPTNeoXForSequenceClassification
 
     from harness.sweep import main as sweep
@@ -193,35 +192,21 @@ def tiny_trial(tmp: Path, backend: str) -> dict:
         intermediate_size=64, num_labels=1, pad_token_id=tok.pad_token_id))
     rm.save_pretrained(tmp / "rm")
     tok.save_pretrained(tmp / "rm")
-    byo = REPO / "examples" / "byo"
-    study = {
-        "study": "gpu_check", "results_dir": str(tmp / "results"),
-        "artifacts_dir": str(tmp / "artifacts"),
-        "data": {"train": {"adapter": "preference_jsonl", "path": str(byo / "pairs.jsonl"),
-                           "columns": {"prompt": "question", "chosen": "good",
-                                       "rejected": "bad", "id": "uid"}},
-                 "eval": {"adapter": "preference_jsonl", "path": str(byo / "eval_prompts.jsonl"),
-                          "columns": {"prompt": "instruction", "chosen": "reference",
-                                      "id": "id"}},
-                 "heldout_pairs": 2},
-        "policy": {"model": str(tmp / "policy"), "dtype": "auto"},
-        "judge": {"name": "reward_model", "model": str(tmp / "rm"), "batch_size": 8},
-        "generation": {"backend": backend, "max_new_tokens": 16, "batch_size": 8,
-                       "backend_options": {"gpu_memory_utilization": 0.3}
-                       if backend == "vllm" else {}},
-        "training": {"batch_size": 4, "max_length": 128, "warmup_ratio": 0.0,
-                     "logging_steps": 1, "peft": {"r": 8, "alpha": 16, "dropout": 0.0}},
-        "grid": {"learning_rate": [1e-3], "epochs": [1], "seed": [0]},
-        "methods": {"dpo": {"beta": [0.1]}},
-        "resources": {"cpus_per_trial": 1, "gpus_per_trial": 1 if backend == "vllm" else 0},
-        "ray": {"max_concurrent": 1},
-        "save": {"policies": "all"},
-    }
-    path = tmp / "gpu_check.yaml"
-    path.write_text(yaml.safe_dump(study))
+    # The study is benchmarks/gpu_check_trial.yaml; only folders and the backend are set here.
+    path = REPO / "benchmarks" / "gpu_check_trial.yaml"
+    overrides = [
+        f"results_dir={tmp / 'results'}", f"artifacts_dir={tmp / 'artifacts'}",
+        f"policy.model={tmp / 'policy'}", f"judge.model={tmp / 'rm'}",
+        f"data.train.path={REPO / 'examples' / 'byo' / 'pairs.jsonl'}",
+        f"data.eval.path={REPO / 'examples' / 'byo' / 'eval_prompts.jsonl'}",
+        f"generation.backend={backend}",
+    ]
+    if backend == "vllm":
+        overrides += ["generation.backend_options={gpu_memory_utilization: 0.3}",
+                      "resources.gpus_per_trial=1"]
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        rc = sweep([str(path)])
+        rc = sweep([str(path)] + [a for o in overrides for a in ("--set", o)])
     seconds = time.perf_counter() - t0
     import pandas as pd
 

@@ -3,7 +3,7 @@
 ``tracking.report_to`` names transformers' reporting integrations (its
 ``INTEGRATION_TO_CALLBACK`` registry: ``tensorboard``, ``wandb``, ``mlflow``, ``trackio``, ...).
 Every one of them gets the trial's run name, :func:`run_name` = trial id + its hyperparameters
-(``dpo-1a2b3c4d5e beta=0.1 learning_rate=5e-07 epochs=1 seed=0``), through DPOConfig's
+(``<trial_id> <axis>=<value> ... seed=0``, every axis of the trial), through DPOConfig's
 ``report_to`` and ``run_name``.
 
 ``tensorboard`` is handled here rather than by transformers' default (which writes to
