@@ -234,7 +234,8 @@ def _worker_loop(config: dict) -> None:
     row, samples = evaluate_trained(row, model, spec, prepared, dtype)
     from harness.models import load_tokenizer
 
-    row = extra.finish(row, model, load_tokenizer(prepared.policy))
+    row = extra.finish(row, model, load_tokenizer(prepared.policy,
+                                                    trust_remote_code=prepared.trust_remote_code))
     write_parquet_atomic(out_dir / STAGED_SAMPLES, samples)
     write_json_atomic(out_dir / STAGED_ROW, row)  # last: its presence means "done"
     if strategy.save_policy:

@@ -8,7 +8,7 @@ axes filled in (an axis registered with ``derived_from``).
 
 Ids (docs/config.md, "Trials and their ids"):
 
-- ``trial_id`` is ``<method>-<10 hex digits>``, a SHA-256 digest of the trial's *id key* and of
+- ``trial_id`` is ``<method>-<12 hex digits>``, a SHA-256 digest of the trial's *id key* and of
   :meth:`Study.hash` (the settings that change a trial's result). The id key is the method,
   every resolved axis registered with ``in_id`` (an alternative spelling of another axis is
   left out: the same value written either way is the same trial) and the seed.
@@ -30,7 +30,7 @@ from harness.config import ConfigError, Study, result_settings_canonical
 from harness.io import hash_json
 from harness.objectives import OBJECTIVES, SEED, HyperparameterError, check_seed
 
-TRIAL_ID_DIGITS = 10
+TRIAL_ID_DIGITS = 12  # 48 bits: 10^6 trials of one method collide with probability ~0.002
 
 # The keys of TrialSpec.to_dict() that are not axis values.
 _SPEC_KEYS = ("trial_id", "config_id", "method", SEED)

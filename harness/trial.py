@@ -138,5 +138,5 @@ def _run(spec, prepared, training, dtype, out_dir, row, objective, outputs=None)
         extra.finish(row, None, None)
         return row, None
     row, samples = evaluate_trained(row, result.model, spec, prepared, dtype)
-    extra.finish(row, result.model, _sft(prepared.policy, dtype)[1])
+    extra.finish(row, result.model, _sft(prepared.policy, dtype, prepared.trust_remote_code)[1])
     return row, samples

@@ -183,7 +183,9 @@ def test_sigint_stops_cleanly_and_the_rerun_runs_the_interrupted_trials(study, t
     # SIGTERM to the driver alone (as a scheduler ends a job): exit 143, nothing failed
     again = SweepProcess([path], tmp_path / "sigterm")
     try:
-        again.wait_for(lambda: "View detailed results" in again.stdout)  # Tune has started
+        # a trial of this run is training: its folder exists, its row does not yet
+        again.wait_for(lambda: any(not (p / "row.json").exists()
+                                   for p in (results / "trials").iterdir()))
         again.proc.send_signal(signal.SIGTERM)
         code = again.wait(timeout=300)
     finally:

@@ -54,7 +54,7 @@ def test_seed_must_fit_32_bits(override, key):
 
 
 def test_largest_32_bit_seed_is_accepted():
-    assert validate_study(_raw(), "x", ["grid.seed=[4294967295]"]).grid.seed == [4294967295]
+    assert validate_study(_raw(), "x", ["grid.seed=[4294967295]"]).grid["seed"] == [4294967295]
 
 
 @pytest.mark.parametrize("override, key", [
@@ -149,9 +149,8 @@ def test_round_robin_keeps_each_methods_order():
 @pytest.mark.timeout(600)
 def test_million_trial_dry_run_completes(capsys):
     """The round-robin was quadratic (> 2 min for 10^6 trials); benchmarks/bench_dry_run.py
-    prints the time. Trial ids carry 40 bits of digest: among 10^6 trials of one method two ids
-    collide with probability ~0.4 (expand() then refuses the grid, naming both); this grid's
-    ids happen not to collide."""
+    prints the time. Trial ids carry 48 bits of digest: among 10^6 trials of one method two ids
+    collide with probability ~0.002 (expand() then refuses the grid, naming both)."""
     betas = ", ".join(f"{0.01 + i * 1e-4:.4f}" for i in range(1000))
     seeds = ", ".join(str(i) for i in range(1000))
     assert sweep([str(TOY), "--dry-run", "--set", f"methods={{dpo: {{beta: [{betas}]}}}}",
