@@ -25,13 +25,16 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     args = ap.parse_args()
+    from harness.objectives import get_objective
     from harness.sweep import main as sweep
+
+    axis = get_objective("dpo").axes[0].name  # DPO's own axis, the one the grid spans
 
     for n in args.sizes:
         side = int(math.isqrt(n))
-        betas = ", ".join(f"{0.01 + i * 1e-4:.4f}" for i in range(side))
+        values = ", ".join(f"{0.01 + i * 1e-4:.4f}" for i in range(side))
         seeds = ", ".join(str(i) for i in range(side))
-        argv = [str(TOY), "--dry-run", "--set", f"methods={{dpo: {{beta: [{betas}]}}}}",
+        argv = [str(TOY), "--dry-run", "--set", f"methods={{dpo: {{{axis}: [{values}]}}}}",
                 "--set", f"grid.seed=[{seeds}]", "--set", "grid.learning_rate=[3e-4]"]
         out, err = io.StringIO(), io.StringIO()
         t0 = time.perf_counter()

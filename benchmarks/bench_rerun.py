@@ -67,13 +67,13 @@ def main() -> int:
     args = ap.parse_args()
 
     from harness.toyworld.build import build_toyworld
-    from harness.toyworld.config import SFTConfig, ToyWorldConfig, WorldConfig
+    from harness.toyworld.config import ToyWorldConfig
 
+    template = Path(__file__).with_name("bench_rerun.yaml")
     root = Path(tempfile.mkdtemp(prefix="bench-rerun-", dir="/tmp"))
     try:
         t0 = time.perf_counter()
-        world_cfg = ToyWorldConfig(world=WorldConfig(n_train_prompts=300, n_eval_prompts=40),
-                                   sft=SFTConfig(hidden_size=64, intermediate_size=128, epochs=2))
+        world_cfg = ToyWorldConfig.model_validate(yaml.safe_load(template.read_text())["toyworld"])
         world, _ = build_toyworld(world_cfg, root / "artifacts")
         policy = root / "stand-in-policy"
         shutil.copytree(world / "sft", policy)
@@ -82,30 +82,15 @@ def main() -> int:
         print(f"set-up: toy world + {size:.2f} GB stand-in policy folder in "
               f"{time.perf_counter() - t0:.1f} s ({root})", flush=True)
 
-        study = root / "rerun.yaml"
-        study.write_text(yaml.safe_dump({
-            "study": "rerun", "results_dir": str(root / "results"),
-            "artifacts_dir": str(root / "artifacts"),
-            "data": {"train": {"adapter": "preference_jsonl", "max_rows": 48,
-                               "path": str(world / "train_pairs.jsonl"),
-                               "columns": {"id": "pair_id"}},
-                     "eval": {"adapter": "preference_jsonl", "max_rows": 8,
-                              "path": str(world / "eval_prompts.jsonl"),
-                              "columns": {"id": "prompt_id"}},
-                     "heldout_pairs": 8},
-            "policy": {"model": str(policy), "dtype": "float32"},
-            "judge": {"name": "toy"},
-            "generation": {"max_new_tokens": 16, "batch_size": 16},
-            "training": {"batch_size": 16, "max_length": 96},
-            "grid": {"learning_rate": [3e-4]},
-            "methods": {"simpo": {"beta": [2.0, 2.5], "gamma_beta_ratio": [0.5]}},
-            "ray": {"max_concurrent": 1},
-        }))
+        study = [str(template)] + [a for o in (
+            f"results_dir={root / 'results'}", f"artifacts_dir={root / 'artifacts'}",
+            f"policy.model={policy}", f"data.train.path={world / 'train_pairs.jsonl'}",
+            f"data.eval.path={world / 'eval_prompts.jsonl'}") for a in ("--set", o)]
         env = {**os.environ, "PO_HARNESS_RAY_TMP": str(root)}
-        first, _ = run([str(study)], env)
+        first, _ = run(study, env)
         print(f"first run (hash {size:.2f} GB, start Ray, prepare, 2 trials): {first:.1f} s",
               flush=True)
-        second, out = run([str(study)], env)
+        second, out = run(study, env)
         prepared = "prepare:" in out
         print(f"second run (finished study): {second:.1f} s  "
               f"[{'ran preparation' if prepared else 'no preparation, no Ray'}; target < 10 s]")
