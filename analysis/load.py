@@ -15,6 +15,12 @@ samples: each trial's ``kl_per_token`` = sum of kl / sum of length (a ratio of m
 results stored a mean of per-response ratios), and the per-prompt table ``Study.samples``, which
 averages the responses of each (trial, prompt) so that the prompt is the unit of every
 per-prompt comparison (``Study.responses`` keeps the raw rows).
+
+Only the trials of the study's config are taken: those in study.json's ``trial_ids`` whose
+``study_hash`` is study.json's (``harness.schema.exclusion_reason``); a results folder written
+by an older harness, without these, is taken whole. The harness keeps other rows out of the
+tables already and counts them in study.json's ``excluded``; this guards tables that are older
+than their study.json (e.g. a sweep interrupted before it rewrote them).
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from harness import schema
-from harness.schema import BASELINE_TRIAL_ID, STATUS_OK, STATUSES
+from harness.errors import UserError
+from harness.schema import BASELINE_TRIAL_ID, STATUS_OK, STATUSES, STUDY_HASH, exclusion_reason
 from analysis.methods import MethodInfo, method_infos
 
 FILES = ("study.json", "trials.parquet", "samples.parquet", "baseline.parquet")
@@ -55,20 +62,13 @@ NEW_SAMPLE_COLUMNS = {"sample_index": 0, "finished": True, "kl_sample": np.nan}
 SAMPLE_MEAN_COLUMNS = ("length", "score", "kl", "kl_sample", "chosen_score", "sft_score")
 
 
-class ResultsError(ValueError):
+class ResultsError(UserError, ValueError):
     """A results folder that breaks the layout contract."""
 
 
 def trial_base_columns() -> tuple[str, ...]:
-    """trials.parquet's base columns (every study has them; hyperparameter axes come on top).
-
-    ``harness.schema.TRIAL_BASE_COLUMNS`` where it exists; before that split, the fixed
-    ``TRIAL_COLUMNS`` without the hyperparameters (the training seed stays a base column)."""
-    base = getattr(schema, "TRIAL_BASE_COLUMNS", None)
-    if base is None:
-        hyper = set(getattr(schema, "HYPERPARAMETERS", ())) - {"seed"}
-        base = tuple(c for c in schema.TRIAL_COLUMNS if c not in hyper)
-    return tuple(base)
+    """trials.parquet's base columns (every study has them; hyperparameter axes come on top)."""
+    return tuple(schema.TRIAL_BASE_COLUMNS)
 
 
 def required_trial_columns() -> tuple[str, ...]:
@@ -198,13 +198,32 @@ def load_study(path: str | Path) -> Study:
         raise ResultsError(f"{path / 'study.json'} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict):
         raise ResultsError(f"{path / 'study.json'} is not a JSON object")
-    tables = []
-    for name in FILES[1:]:
-        try:
-            tables.append(pd.read_parquet(path / name))
-        except Exception as exc:  # pyarrow raises several types for a broken file
-            raise ResultsError(f"{path / name} is not a readable parquet file: {exc}") from exc
-    return build_study(*tables, meta=meta, where=path)
+    trials, samples, baseline = (_read_parquet(path / f) for f in FILES[1:])
+    trials, samples = own_trials(trials, samples, meta)
+    return build_study(trials, samples, baseline, meta=meta, where=path)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001  (pyarrow raises many types for a damaged file)
+        raise ResultsError(f"{path} is not a readable parquet table ({type(exc).__name__}: "
+                           f"{exc})") from exc
+
+
+def own_trials(trials: pd.DataFrame, samples: pd.DataFrame, meta: dict):
+    """The rows of the study's own trials (see the module docstring)."""
+    ids, study_hash = meta.get("trial_ids"), meta.get("study_hash")
+    if ids is None or study_hash is None or "trial_id" not in trials.columns:
+        return trials, samples
+    ids = set(ids)
+    hashes = trials[STUDY_HASH] if STUDY_HASH in trials.columns else [None] * len(trials)
+    keep = [exclusion_reason(t, h, study_hash, ids) is None
+            for t, h in zip(trials["trial_id"], hashes)]
+    trials = trials[keep].reset_index(drop=True)
+    if "trial_id" in samples.columns:
+        samples = samples[samples["trial_id"].isin(set(trials["trial_id"]))].reset_index(drop=True)
+    return trials, samples
 
 
 def _require_columns(df: pd.DataFrame, columns, name: str) -> None:

@@ -10,11 +10,18 @@ import matplotlib
 
 matplotlib.use("Agg")  # a report needs no display
 
-from analysis.load import ResultsError  # noqa: E402
 from analysis.report import build_report  # noqa: E402
 
 
 def main(argv=None) -> int:
+    """The CLI, through the harness's one error path: a bad results folder (or a file that
+    cannot be written) is one ``error:`` line, exit 2; ``-v`` shows the traceback."""
+    from harness.cli import run
+
+    return run(_main, argv)
+
+
+def _main(argv) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m analysis.report",
         description="Write the recommendation report of a study: report.md, a self-contained "
@@ -29,17 +36,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     ap.add_argument("--budget", type=int, default=3,
                     help="budget (trials) at which methods are ranked for the recommendation")
-    ap.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    ap.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     args = ap.parse_args(argv)
     dirs = args.results_dirs
-    try:
-        out = build_report(dirs[0] if len(dirs) == 1 else dirs, args.out, n_boot=args.n_boot,
-                           seed=args.seed, decision_budget=args.budget)
-    except (ResultsError, ValueError) as exc:
-        if args.verbose:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    out = build_report(dirs[0] if len(dirs) == 1 else dirs, args.out, n_boot=args.n_boot,
+                       seed=args.seed, decision_budget=args.budget)
     print(f"wrote {out / 'report.md'}, {out / 'report.html'} and {out / 'figures'}/")
     return 0
 

@@ -19,6 +19,7 @@ from analysis.report.figures import ReportFigure
 from analysis.sensitivity import grid_table, top_two_axes
 from analysis.style import config_label, fmt_value
 from analysis.tables import TABLE1_METRICS, head_to_head_table, method_table, reference_method
+from harness.schema import describe_excluded
 
 FORMULAS = "docs/analysis.md"
 ROLE_NAMES = {"best": "best", "top25": "top-25%"}
@@ -313,6 +314,8 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
     out += ["", "## The answer", ""]
     out += [p + "\n" for p in S.answer(a)]
     out.append(S.start_sentence(a) + "\n")
+    if (where := S.model_sentence(a)) is not None:  # issue 12: the kept policy
+        out.append(where + "\n")
     out += ["### Where to start, per method", "",
             "The recommended start maximises a robust score: half its own mean score, half the "
             "mean of its grid neighbours (the configs one grid step away on one "
@@ -337,6 +340,8 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
             _replicates_line(a),
             "- versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
                               or "not recorded"),
+            "- trials kept aside (recorded in the results folder, not analysed): "
+            + (describe_excluded(meta.get("excluded")) or "none"),
             ""]
     fails = failures_md(a)
     if fails is not None:

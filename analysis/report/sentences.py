@@ -145,6 +145,20 @@ def edge_sentences(a: StudyAnalysis) -> list[str]:
     return out
 
 
+def model_sentence(a: StudyAnalysis) -> str | None:
+    """Where the recommended config's trained model is (``policy_path`` of trials.parquet, when
+    the study kept policies: ``save.policies``); None when the study keeps none."""
+    trials = a.study.trials
+    if "policy_path" not in trials.columns:
+        return None
+    row = a.starts[a.starts["method"] == a.choice.method].iloc[0]
+    kept = trials.loc[trials["trial_id"] == row["trial_id"], "policy_path"].dropna()
+    if pd.isna(row["trial_id"]) or kept.empty:
+        return ("The recommended config's model was not kept (save.policies keeps the best "
+                "trials by their own mean score).")
+    return f"The recommended config's model is at `{kept.iloc[0]}`."
+
+
 def provenance_counts(a: StudyAnalysis) -> str:
     t = a.study.trials
     n_expected = a.study.meta.get("n_trials")

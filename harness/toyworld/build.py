@@ -10,6 +10,10 @@ Layout of a built world, ``<cache_root>/toyworld/<key>/`` with ``key = ToyWorldC
 
 The folder is built under a temporary name and renamed into place, so a half-built world is
 never visible and two processes racing to build the same key both end with one complete copy.
+The temporary name carries the builder's pid and host (``harness.io.owner_tag``), so the
+harness removes one left by a killed build (``harness.cleanup``). A built world is sealed
+(``checksums.sha256``, every file's digest) and checked before it is reused: a damaged world
+(e.g. truncated SFT weights) is rebuilt with a warning naming the damaged files.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.io import write_json_atomic, write_jsonl_atomic
+from harness.io import owner_tag, seal_folder, verify_folder, write_json_atomic, write_jsonl_atomic
 from harness.toyworld.config import ToyWorldConfig
 
 log = logging.getLogger(__name__)
@@ -58,11 +62,15 @@ def build_toyworld(cfg: ToyWorldConfig, cache_root: str | Path) -> tuple[Path, b
 
     dest = world_dir(cfg, cache_root)
     if is_built(dest):
-        log.info("toy world %s: cache hit", dest)
-        return dest, True
+        damaged = verify_folder(dest)
+        if not damaged:
+            log.info("toy world %s: cache hit", dest)
+            return dest, True
+        log.warning("toy world %s is damaged (%s): building it again", dest, "; ".join(damaged[:3]))
+        shutil.rmtree(dest, ignore_errors=True)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{owner_tag()}", dir=dest.parent))
     try:
         t0 = time.perf_counter()
         stats = write_world_data(cfg, tmp)
@@ -83,6 +91,7 @@ def build_toyworld(cfg: ToyWorldConfig, cache_root: str | Path) -> tuple[Path, b
                 "seconds": {"data": round(t_data, 2), "sft": round(t_sft, 2)},
             },
         )
+        seal_folder(tmp)
         try:
             tmp.rename(dest)
         except OSError:
