@@ -31,6 +31,17 @@ from analysis.variance import seed_table, variance_table
 BUDGETS = (1, 3, 5, 10)
 
 
+def shown_budgets(cs: ConfigScores, budgets=BUDGETS, decision_budget: int = 3) -> tuple:
+    """The budgets the tables show: those within the largest pool of trials (a larger one only
+    repeats every grid's best), that pool's size when a requested budget exceeds it (so the
+    tables end where the budget figure's axis ends), and the decision budget."""
+    pool = max(cs.trial_index(m).size for m in cs.method_list)
+    keep = {n for n in budgets if n <= pool}
+    if max(budgets) > pool:
+        keep.add(pool)
+    return tuple(sorted(keep | {decision_budget}))
+
+
 @dataclass(frozen=True)
 class StudyAnalysis:
     study: Study
@@ -75,6 +86,7 @@ def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
     ``seed``; ``decision_budget``: the budget at which methods are ranked; ``cs``: the
     study's ``ConfigScores`` if already built with these options)."""
     cs = cs or config_scores(study, n_boot=n_boot, seed=seed, level=level)
+    budgets = shown_budgets(cs, budgets, decision_budget)
     configs = config_table(study, cs)
     axis_cols = axis_columns(study)
     grid_axes = {m: [a.name for a in study.info(m).varying(configs[configs["method"] == m])]

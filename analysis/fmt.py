@@ -38,6 +38,13 @@ def signed_pct(x, digits: int = 1) -> str:
     return f"{float(x):+.{digits}f}%"
 
 
+def signed_pp(x, digits: int = 1) -> str:
+    """A change of a rate in percentage points with its sign: '-7.4 pp'."""
+    if x is None or math.isnan(float(x)):
+        return "-"
+    return f"{float(x):+.{digits}f} pp"
+
+
 def trials(n) -> str:
     """A trial count where NaN means 'not within the grid'."""
     if n is None or math.isnan(float(n)):

@@ -59,7 +59,18 @@ def sensitivity_params(info: MethodInfo, configs: pd.DataFrame) -> list[str]:
     its configs, derived ones included (the paper plots SimPO's score against the absolute
     gamma as well as against gamma/beta), in display order."""
     sub = configs[configs["method"] == info.name]
-    return [a.name for a in info.varying(sub, derived=True)]
+    varying = [a.name for a in info.varying(sub, derived=True)]
+    plain = [a.name for a in info.varying(sub)]
+    # a derived axis that moves in step with one other axis (SimPO's gamma when gamma/beta is
+    # fixed: gamma = 0.5 beta) would repeat that axis' panel with relabelled ticks
+    return [p for p in varying if p in plain
+            or not any(_same_partition(sub, p, q) for q in plain)]
+
+
+def _same_partition(configs: pd.DataFrame, p: str, q: str) -> bool:
+    """Whether ``p`` and ``q`` group ``configs`` into the same sets (a one-to-one map)."""
+    pairs = configs[[p, q]].dropna().drop_duplicates()
+    return bool(len(pairs)) and pairs[p].is_unique and pairs[q].is_unique
 
 
 def value_spread(configs: pd.DataFrame, method: str, param: str, metric: str = "score") -> float:

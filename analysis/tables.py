@@ -2,7 +2,9 @@
 
 - ``best_configs`` / ``best_config_table``: the best config per method with the model metrics
   (Table 1 shape): the reference method (the study's first) in absolute values, the others as
-  relative change ``100 * (x - x_ref) / |x_ref|``; ``absolute=True`` gives absolute values.
+  relative change ``100 * (x - x_ref) / |x_ref|``, except rates (``RATE_METRICS``, shares in
+  [0, 1]) whose change is in percentage points, ``100 * (x - x_ref)`` (a relative change of a
+  rate reads as points and misleads); ``absolute=True`` gives absolute values.
   The grid selects the config; its metrics come from its confirmation runs when the study has
   them, else from its grid seeds (then they are selection-biased: ``analysis.confirm``).
 - ``head_to_head_table``: win rates between methods, best and top-25% configs, raw and LC with
@@ -21,6 +23,7 @@ from analysis.performance import config_metrics
 
 TABLE1_METRICS = ("mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "kl_per_token",
                   "mean_length")
+RATE_METRICS = ("win_vs_chosen", "win_vs_sft")  # shares: changes in percentage points
 
 
 def best_configs(study: Study, reps: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +52,7 @@ def reference_method(methods) -> str:
 def best_config_table(best: pd.DataFrame, absolute: bool = False,
                       metrics=TABLE1_METRICS) -> pd.DataFrame:
     """Rows: methods (``best``: ``best_configs``); columns: ``metrics``. Relative rows hold %
-    change vs the reference."""
+    change vs the reference (percentage points for ``RATE_METRICS``)."""
     table = best.set_index("method")[list(metrics)].astype(float)
     if absolute:
         return table
@@ -61,6 +64,8 @@ def best_config_table(best: pd.DataFrame, absolute: bool = False,
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
             out.loc[m] = 100.0 * (table.loc[m] - base) / base.abs()
+        rates = [c for c in table.columns if c in RATE_METRICS]
+        out.loc[m, rates] = 100.0 * (table.loc[m, rates] - base[rates])
     return out
 
 

@@ -93,3 +93,20 @@ def top_k_counts(configs: pd.DataFrame, ks=DEFAULT_KS) -> pd.DataFrame:
             rows.append(dict(method=m, k=k, n_grid=len(ranked), n_configs=len(sel),
                              n_with_samples=int((sel["status"] == STATUS_OK).sum())))
     return pd.DataFrame(rows)
+
+
+def distinct_bins(counts: pd.DataFrame) -> dict:
+    """The top-k% bins that differ, as {k: label}: bins are prefixes of one ranking, so two
+    consecutive ks whose bins hold as many configs for every method select the same configs;
+    they are merged into one bin labelled by its range ("top 1–25%") and keyed by its largest
+    k. ``counts``: ``top_k_counts``."""
+    ks = sorted(counts["k"].unique())
+    sizes = {k: tuple(counts[counts["k"] == k].sort_values("method")["n_configs"]) for k in ks}
+    groups: list[list] = []
+    for k in ks:
+        if groups and sizes[groups[-1][-1]] == sizes[k]:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return {g[-1]: (f"top {g[0]:g}%" if len(g) == 1 else f"top {g[0]:g}–{g[-1]:g}%")
+            for g in groups}

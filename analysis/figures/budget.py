@@ -51,7 +51,7 @@ def plot_budget_curves(curves: pd.DataFrame, sft_score: float, ax=None, band: bo
         ax.set_ylabel("expected best score − SFT score (reward units)")
     else:
         ax.set_ylabel("expected best " + metric_label("score"))
-    ax.set_title("Expected best-of-n (bands: 95% seed-and-prompt bootstrap)")
+    ax.set_title("Expected best-of-n (bands: 95% bootstrap intervals)")
     if len(methods) <= 4:
         ax.legend(frameon=False, loc="upper left", ncols=2)
     else:  # many methods: below the axes, so no curve is hidden

@@ -10,13 +10,17 @@ from analysis.style import (FAILED_COLOR, SFT_COLOR, Palette, metric_label, new_
                             palette_for, styled)
 from harness.schema import STATUS_OK
 
+VIOLIN_MIN = 8  # completed configs a method needs before its scores are drawn as a violin
+
 
 @styled
 def plot_performance_distribution(configs: pd.DataFrame, sft_score: float, floor: float,
                                   ax=None, palette: Palette | None = None):
     """Violin + points of each method's config scores (``config_table``: a config's seeds
     averaged), the SFT line, and configs none of whose seeds completed as red crosses at the
-    failure floor (their count under the name)."""
+    failure floor (their count under the name). A method with fewer than ``VIOLIN_MIN``
+    completed configs gets points only (larger when no method has a violin): a density drawn
+    from a handful of points would invent its shape."""
     methods = list(dict.fromkeys(configs["method"]))
     pal = palette_for(methods, palette)
     fig, ax = new_axes(ax, figsize=(max(6.4, 0.75 * len(methods) + 2.0), 4.6))
@@ -24,13 +28,18 @@ def plot_performance_distribution(configs: pd.DataFrame, sft_score: float, floor
     order = [pal.label(m) for m in methods]
     data = ok.assign(name=ok["method"].map(pal.label))
     colours = {pal.label(m): pal.color(m) for m in methods}
-    if len(data):
-        sns.violinplot(data=data, x="name", y="score", hue="name", order=order, palette=colours,
+    sizes = data.groupby("method").size()
+    dense = data[data["method"].isin(sizes[sizes >= VIOLIN_MIN].index)]
+    violins = len(dense) > 0
+    if violins:
+        sns.violinplot(data=dense, x="name", y="score", hue="name", order=order, palette=colours,
                        inner=None, cut=0, density_norm="width", linewidth=0.8, ax=ax,
                        legend=False, alpha=0.35)
+    if len(data):
         sns.stripplot(data=data, x="name", y="score", hue="name", order=order, palette=colours,
-                      size=3.5, jitter=0.18, ax=ax, legend=False, edgecolor="white",
-                      linewidth=0.3)
+                      size=3.5 if violins else 7, jitter=0.18 if violins else 0.08, ax=ax,
+                      legend=False, edgecolor="white" if violins else "black",
+                      linewidth=0.3 if violins else 0.6)
     labelled = False
     for i, m in enumerate(methods):
         bad = configs[(configs["method"] == m) & (configs["status"] != STATUS_OK)]

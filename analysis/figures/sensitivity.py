@@ -16,6 +16,7 @@ from analysis.style import (FAILED_COLOR, SFT_COLOR, Palette, fmt_value, metric_
 from harness.schema import STATUS_OK
 
 MAX_COLS = 4
+BOX_MIN = 5  # configs per value before a box is drawn; fewer: points and their median
 
 
 def axis_text(infos: dict | None, method: str, param: str) -> str:
@@ -31,7 +32,8 @@ def plot_sensitivity(configs: pd.DataFrame, method: str, param: str, sft_score: 
                      floor: float, ax=None, metric: str = "score", palette: Palette | None = None,
                      infos: dict | None = None):
     """One method's configs: ``metric`` by each value of ``param`` (a box over the other axes,
-    points per config), configs that never completed as red crosses at the floor."""
+    or a median bar when a value has fewer than ``BOX_MIN`` configs; points per config),
+    configs that never completed as red crosses at the floor."""
     pal = palette_for([method], palette)
     fig, ax = new_axes(ax, figsize=(4.4, 3.6))
     sub = configs[(configs["method"] == method) & configs[param].notna()]
@@ -39,11 +41,19 @@ def plot_sensitivity(configs: pd.DataFrame, method: str, param: str, sft_score: 
     labels = [fmt_value(v) for v in values]
     ok = sub[sub["status"] == STATUS_OK].assign(tick=lambda d: d[param].map(fmt_value))
     color = pal.color(method)
-    if len(ok):
+    boxes = len(ok) and ok.groupby("tick").size().max() >= BOX_MIN
+    if boxes:
         sns.boxplot(data=ok, x="tick", y=metric, order=labels, color=color, showfliers=False,
                     boxprops=dict(alpha=0.35), width=0.6, linewidth=0.8, ax=ax)
-        sns.stripplot(data=ok, x="tick", y=metric, order=labels, color=color, size=3.5,
-                      jitter=0.15, ax=ax, edgecolor="white", linewidth=0.3)
+    elif len(ok):  # a few points per value: the points and their median, no box
+        med = ok.groupby("tick")[metric].median()
+        xs = [labels.index(t) for t in med.index]
+        ax.hlines(med.to_numpy(float), np.array(xs) - 0.25, np.array(xs) + 0.25, color=color,
+                  lw=2, label="median")
+    if len(ok):
+        sns.stripplot(data=ok, x="tick", y=metric, order=labels, color=color,
+                      size=3.5 if boxes else 6, jitter=0.15 if boxes else 0.08, ax=ax,
+                      edgecolor="white", linewidth=0.3)
     bad = sub[sub["status"] != STATUS_OK]
     if len(bad):
         xs = bad[param].map({v: i for i, v in enumerate(values)})
@@ -82,7 +92,7 @@ def plot_sensitivity_param(configs: pd.DataFrame, param: str, sft_score: float, 
         elif i % ncols:
             ax.set_ylabel("")
     label = axis_text(infos, methods[0], param) if methods else param
-    fig.suptitle(f"Score vs {label}: each box spans the other hyperparameters")
+    fig.suptitle(f"Score vs {label}: per value, the configs over the other hyperparameters")
     return fig
 
 
@@ -133,8 +143,12 @@ def plot_importance(importances: pd.DataFrame, evaluator: str = "ped_anova", ax=
 def plot_importances(importances: pd.DataFrame, palette: Palette | None = None,
                      infos: dict | None = None):
     """The evaluators present in ``importances`` side by side (one above the other when there
-    are many axes)."""
+    are many axes); an evaluator that computed nothing gets no panel (its reason is in the
+    table's ``note``), unless none computed anything."""
     evaluators = list(dict.fromkeys(importances["evaluator"])) or ["ped_anova"]
+    computed = [ev for ev in evaluators
+                if importances.loc[importances["evaluator"] == ev, "importance"].notna().any()]
+    evaluators = computed or evaluators[:1]
     sizes = [importance_matrix(importances, ev).shape for ev in evaluators]
     rows = max(3, max(s[0] for s in sizes))
     cols = max(3, max(s[1] for s in sizes))

@@ -7,6 +7,7 @@ import seaborn as sns
 
 from analysis.style import (Palette, legend_columns, metric_label, new_axes, new_figure,
                             palette_for, styled)
+from analysis.topk import distinct_bins
 
 TITLES = {"length": "Response length", "kl": "KL to SFT", "kl_per_token": "Per-token KL to SFT"}
 
@@ -16,7 +17,8 @@ def plot_topk_metric(samples: pd.DataFrame, counts: pd.DataFrame, metric: str = 
                      ax=None, log: bool = False, palette: Palette | None = None):
     """Box plots of ``metric`` over the per-prompt samples of the top-k% configs
     (``top_k_samples``), x = k, one colour per method; the number of configs in each bin is
-    written under its box."""
+    written under its box. Bins that select the same configs are drawn once
+    (``analysis.topk.distinct_bins``)."""
     n_methods = counts["method"].nunique()
     fig, ax = new_axes(ax, figsize=(max(7.2, 0.6 * n_methods * 4 / 3 + 3), 4.4))
     if samples.empty:
@@ -26,10 +28,12 @@ def plot_topk_metric(samples: pd.DataFrame, counts: pd.DataFrame, metric: str = 
         return fig
     methods = list(dict.fromkeys(counts["method"]))
     mp = palette_for(methods, palette)
-    ks = sorted(counts["k"].unique())
-    data = samples.assign(name=samples["method"].map(mp.label),
-                          bin=samples["k"].map(lambda k: f"top {k:g}%"))
-    order = [f"top {k:g}%" for k in ks]
+    labels = distinct_bins(counts)
+    ks = sorted(labels)
+    samples = samples[samples["k"].isin(ks)]
+    counts = counts[counts["k"].isin(ks)]
+    data = samples.assign(name=samples["method"].map(mp.label), bin=samples["k"].map(labels))
+    order = [labels[k] for k in ks]
     hue_order = [mp.label(m) for m in methods]
     pal = {mp.label(m): mp.color(m) for m in methods}
     sns.boxplot(data=data, x="bin", y=metric, hue="name", order=order, hue_order=hue_order,

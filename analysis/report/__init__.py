@@ -7,44 +7,16 @@ files for the studies aggregated as tasks (``analysis.aggregate``).
 
 from __future__ import annotations
 
-import base64
-import re
 from pathlib import Path
-
-import markdown
 
 from analysis.analyze import StudyAnalysis, analyze
 from analysis.load import load_study
 from analysis.report.document import render_markdown
 from analysis.report.figures import ReportFigure, report_figures
+from analysis.report.html import to_html
 from harness.io import atomic_path, write_text_atomic
 
 FIG_DIR = "figures"
-CSS = """
-body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1100px;
-       margin: 2em auto; padding: 0 1em; line-height: 1.45; color: #222; }
-table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em;
-        display: block; overflow-x: auto; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
-img { max-width: 100%; }
-code, pre { background: #f6f6f6; }
-pre { padding: 0.6em; overflow-x: auto; }
-"""
-
-
-def to_html(md_text: str, figures: list[ReportFigure], title: str,
-            fig_dir: str = FIG_DIR) -> str:
-    """Markdown -> one HTML page with every ``fig_dir/<name>.png`` inlined as a data URI."""
-    body = markdown.markdown(md_text, extensions=["tables", "fenced_code", "md_in_html"])
-    for f in figures:
-        data = base64.b64encode(f.png).decode("ascii")
-        body = body.replace(f'src="{fig_dir}/{f.name}.png"', f'src="data:image/png;base64,{data}"')
-    leftover = re.findall(r'src="(?!data:)([^"]+)"', body)
-    if leftover:
-        raise RuntimeError(f"report.html would link external files: {leftover}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
-            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
 def _write(out: Path, figures: list[ReportFigure], md_text: str, title: str) -> Path:

@@ -11,6 +11,29 @@ import matplotlib
 matplotlib.use("Agg")  # a report needs no display
 
 from analysis.report import build_report  # noqa: E402
+from harness.errors import UserError  # noqa: E402
+
+MIN_N_BOOT = 200  # fewer replicates leave a 95% percentile interval on ~5 draws per tail
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's documented ``error`` hook raises instead of printing the usage, so a bad
+    argument takes the harness's one error path: one ``error:`` line, exit 2."""
+
+    def error(self, message):
+        raise UserError(f"{message} (see --help)")
+
+
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+    return parse
 
 
 def main(argv=None) -> int:
@@ -22,7 +45,7 @@ def main(argv=None) -> int:
 
 
 def _main(argv) -> int:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="python -m analysis.report",
         description="Write the recommendation report of a study: report.md, a self-contained "
                     "report.html and figures/*.png (formulas: docs/analysis.md). Several "
@@ -32,10 +55,12 @@ def _main(argv) -> int:
     ap.add_argument("--out", default=None,
                     help="output folder (default: RESULTS_DIR/report; several folders: "
                          "<parent>/aggregate_<names>/report)")
-    ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates")
-    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    ap.add_argument("--budget", type=int, default=3,
-                    help="budget (trials) at which methods are ranked for the recommendation")
+    ap.add_argument("--n-boot", type=_at_least(MIN_N_BOOT), default=1000,
+                    help=f"bootstrap replicates (at least {MIN_N_BOOT}; default 1000)")
+    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    ap.add_argument("--budget", type=_at_least(1), default=3,
+                    help="your budget in trials (at least 1; default 3): the verdict ranks the "
+                         "methods by their expected best of this many trials")
     ap.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     args = ap.parse_args(argv)
     dirs = args.results_dirs

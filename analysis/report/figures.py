@@ -11,6 +11,7 @@ from analysis import figures as F
 from analysis.analyze import StudyAnalysis
 from analysis.figures.sensitivity import axis_text
 from analysis.report import sentences as S
+from analysis.report.roles import roles_shown
 
 
 @dataclass
@@ -49,16 +50,18 @@ def report_figures(a: StudyAnalysis) -> list[ReportFigure]:
                      _png(F.plot_performance_distribution(a.configs, cs.sft_point, cs.floor,
                                                           palette=pal))),
         ReportFigure("fig2_budget", "Expected best-of-n against the budget",
-                     S.budget_sentence(a) + " The y axis is the gain over the SFT model on the "
-                     "same prompts, so the bands leave out the prompt set's shared difficulty; "
-                     "dotted lines draw trials with replacement.",
-                     _png(F.plot_budget_curves(a.curves_gain, cs.sft_point, palette=pal))),
+                     S.budget_sentence(a) + " Same scale as the table: the mean score itself, "
+                     "the SFT model's as the dashed line; bands resample the eval prompts"
+                     + (" and each config's seeds" if a.cs.max_seeds > 1 else "")
+                     + "; dotted lines draw trials with replacement.",
+                     _png(F.plot_budget_curves(a.curves, cs.sft_point, palette=pal))),
         ReportFigure("fig3_length_topk", "Response length of the top-k% configs",
                      S.topk_sentence(a, "length", "response length", "tokens", 0),
                      _png(F.plot_topk_length(a.topk_samples, a.topk_counts, palette=pal))),
         ReportFigure("fig4_kl_topk", "KL and per-token KL of the top-k% configs",
                      S.topk_sentence(a, "kl", "KL to SFT", "nats per response", 1) + " "
-                     + S.topk_sentence(a, "kl_per_token", "per-token KL", "nats/token", 3)
+                     + S.topk_sentence(a, "kl_per_token", "per-token KL", "nats/token", 3,
+                                       preface=False)
                      + " " + S.kl_note(a),
                      _png(F.plot_topk_kl(a.topk_samples, a.topk_counts, palette=pal))),
         ReportFigure("fig5_kl_vs_score", "Per-token KL against mean score",
@@ -82,7 +85,8 @@ def report_figures(a: StudyAnalysis) -> list[ReportFigure]:
                                 S.variance_sentence(a),
                                 _png(F.plot_variance(a.variance, palette=pal))))
     if len(a.h2h):
+        h2h = a.h2h[a.h2h["role"].isin(roles_shown(a))]
         out.append(ReportFigure("fig7_head_to_head", "Head-to-head win rates (row beats column)",
                                 S.h2h_sentence(a),
-                                _png(F.plot_head_to_head_grid(a.h2h, palette=pal))))
+                                _png(F.plot_head_to_head_grid(h2h, palette=pal))))
     return out

@@ -11,8 +11,10 @@ import pandas as pd
 from analysis import fmt
 from analysis.analyze import StudyAnalysis
 from analysis.figures.sensitivity import axis_text
+from analysis.report.roles import roles_shown
 from analysis.sensitivity import sensitivity_table, value_spread
 from analysis.style import config_label, fmt_value
+from analysis.topk import distinct_bins
 from analysis.variance import seed_noise
 
 LC_BALANCE_WARN = 0.1  # length_balance below this: the LC fit extrapolates
@@ -25,7 +27,8 @@ def _join(items: list[str]) -> str:
 
 
 def answer(a: StudyAnalysis) -> list[str]:
-    """The opening paragraph(s): which method to start with and why."""
+    """The recommendation's paragraph(s): which method to start with and why (the risk of
+    ending below SFT is on the verdict card and in the budget section)."""
     L = a.palette.label
     ch = a.choice
     n = ch.budget
@@ -35,7 +38,7 @@ def answer(a: StudyAnalysis) -> list[str]:
     paras = []
     if int(a.performance["n_ok"].sum()) == 0:
         return [f"**No trial completed** ({len(a.study.trials)} trials failed or diverged), so "
-                "this study cannot recommend a method or a config. The provenance section lists "
+                "this study cannot recommend a method or a config. The appendix lists "
                 "the errors."]
     seeds = a.cs.max_seeds
     draw = "configs drawn at random from its grid" + (
@@ -79,14 +82,6 @@ def answer(a: StudyAnalysis) -> list[str]:
         noise = noise_verdict(a)
         if noise:
             paras.append(noise)
-    if lead is not None:
-        risk1 = bt.loc[(ch.method, 1)] if (ch.method, 1) in bt.index else None
-        text = (f"The risk of ending at or below the SFT model with {n} trials of "
-                f"{L(ch.method)} is {fmt.pct(lead['risk_below'], 1)} "
-                f"[{fmt.pct(lead['risk_below_lo'], 1)}, {fmt.pct(lead['risk_below_hi'], 1)}]")
-        if risk1 is not None and n != 1:
-            text += f"; with a single trial it is {fmt.pct(risk1['risk_below'], 1)}"
-        paras.append(text + ".")
     return paras
 
 
@@ -187,9 +182,14 @@ def summary_sentence(a: StudyAnalysis) -> str:
     p = a.performance
     most = p.loc[p["share_below_sft"].idxmax()]
     least = p.loc[p["share_below_sft"].idxmin()]
-    text = (f"{L(most['method'])} has the largest share of trials at or below SFT "
-            f"({fmt.pct(most['share_below_sft'])}), {L(least['method'])} the smallest "
-            f"({fmt.pct(least['share_below_sft'])}).")
+    if p["share_below_sft"].nunique() == 1:
+        share = fmt.pct(most["share_below_sft"])
+        text = (f"Every method has {share} of its trials at or below SFT." if len(p) > 1
+                else f"{L(most['method'])} has {share} of its trials at or below SFT.")
+    else:
+        text = (f"{L(most['method'])} has the largest share of trials at or below SFT "
+                f"({fmt.pct(most['share_below_sft'])}), {L(least['method'])} the smallest "
+                f"({fmt.pct(least['share_below_sft'])}).")
     broken = p[(p["n_failed"] + p["n_diverged"]) > 0]
     if len(broken):
         text += " Failed or diverged: " + _join([
@@ -217,16 +217,18 @@ def distribution_sentence(a: StudyAnalysis) -> str:
 
 
 def budget_sentence(a: StudyAnalysis) -> str:
+    """The smallest and the largest budget on the figure's axis (which ends at the largest pool
+    of trials), and the trials needed to beat SFT."""
     L = a.palette.label
     tb = a.to_beat
-    bt = a.budgets
+    bt = a.budgets[a.budgets["n"] <= int(a.curves["n"].max())]
     text = []
-    for n in (min(bt["n"]), max(bt["n"])):
+    for n in dict.fromkeys((min(bt["n"]), max(bt["n"]))):
         sub = bt[bt["n"] == n].sort_values("expected_best", ascending=False)
         text.append(f"with {n} trial{'s' if n > 1 else ''}: " + _join([
             f"{L(r.method)} {fmt.num(r.expected_best)}" for r in sub.itertuples()]))
     parts = [f"{L(r.method)} {fmt.trials(r.trials)}" for r in tb.itertuples()]
-    return (f"Expected best mean score {text[0]}; {text[1]}. Trials needed to beat SFT with 95% "
+    return (f"Expected best mean score {'; '.join(text)}. Trials needed to beat SFT with 95% "
             f"probability (without replacement): {_join(parts)}.")
 
 
@@ -253,7 +255,7 @@ def lc_note(a: StudyAnalysis) -> str:
     text = ("The length-controlled (LC) win rate is the win rate a logistic fit of the "
             "per-prompt wins on the two responses' length difference predicts at equal length, "
             "so it discounts wins that come only from writing longer or shorter.")
-    h = a.h2h[a.h2h["model_a"] < a.h2h["model_b"]]
+    h = a.h2h[(a.h2h["model_a"] < a.h2h["model_b"]) & a.h2h["role"].isin(roles_shown(a))]
     low = h[h["length_balance"] < LC_BALANCE_WARN]
     if len(low):
         pairs = _join([f"{L(r.model_a)} vs {L(r.model_b)} ({r.role}: the shorter model is "
@@ -266,9 +268,10 @@ def lc_note(a: StudyAnalysis) -> str:
 
 def h2h_sentence(a: StudyAnalysis) -> str:
     L = a.palette.label
-    h = a.h2h[(a.h2h["model_a"] != "sft") & (a.h2h["model_b"] != "sft")]
+    shown = a.h2h[a.h2h["role"].isin(roles_shown(a))]
+    h = shown[(shown["model_a"] != "sft") & (shown["model_b"] != "sft")]
     if h.empty:
-        vs = a.h2h[a.h2h["model_b"] == "sft"]
+        vs = shown[shown["model_b"] == "sft"]
         if vs.empty:
             return "No representative model has responses to compare."
         return "Against the SFT model: " + _join([
@@ -280,11 +283,12 @@ def h2h_sentence(a: StudyAnalysis) -> str:
     n_roles = h["role"].nunique()
     if len(sep):
         text = (f"{len(sep)} of the {len(h)} pairings ({n_pairs} method pairs x {n_roles} "
-                "roles) have a length-controlled win-rate interval that excludes 50%: " + _join([
+                f"role{'s' if n_roles != 1 else ''}) have a length-controlled win-rate interval that excludes 50%: " + _join([
                     f"{L(r.model_a)} vs {L(r.model_b)} ({r.role}, LC "
                     f"{fmt.ci(r.lc, r.lc_lo, r.lc_hi, 1)})" for r in sep.itertuples()]))
     else:
-        text = (f"None of the {len(h)} pairings ({n_pairs} method pairs x {n_roles} roles) has "
+        text = (f"None of the {len(h)} pairings ({n_pairs} method pairs x {n_roles} "
+                f"role{'s' if n_roles != 1 else ''}) has "
                 "a length-controlled win-rate interval that excludes 50%: between methods, every "
                 "head-to-head is within noise of a tie")
     moved = h[np.abs(h["lc"] - h["raw"]) >= 5]
@@ -313,38 +317,52 @@ def elo_name(model: str, label=lambda m: m) -> str:
     return f"{label(m)} " + " = ".join(names.get(r, r) for r in roles.split("+"))
 
 
-def _median_by_k(a: StudyAnalysis, metric: str) -> pd.DataFrame:
-    return a.topk_samples.groupby(["method", "k"])[metric].median().unstack("k")
-
-
-def topk_sentence(a: StudyAnalysis, metric: str, what: str, unit: str, digits: int = 2) -> str:
+def topk_sentence(a: StudyAnalysis, metric: str, what: str, unit: str, digits: int = 2,
+                  preface: bool = True) -> str:
+    """Medians of ``metric`` in the first and last distinct top-k% bin
+    (``analysis.topk.distinct_bins``); when every bin holds the same configs, the medians of
+    that one bin, after a sentence saying so (``preface``)."""
     L = a.palette.label
-    med = _median_by_k(a, metric).dropna(how="all")
+    bins = distinct_bins(a.topk_counts)
+    med = (a.topk_samples[a.topk_samples["k"].isin(bins)]
+           .groupby(["method", "k"])[metric].median().unstack("k").dropna(how="all"))
     if med.empty:
         return f"No samples to show {what}."
     k_lo, k_hi = med.columns.min(), med.columns.max()
+    if k_lo == k_hi:
+        n = a.topk_counts[a.topk_counts["k"] == k_hi].set_index("method")["n_configs"]
+        head = (f"Every top-k% bin holds the same configs here ({bins[k_hi]}: "
+                + _join([f"{L(m)} {int(n[m])}" for m in med.index]) + " config(s)), so the "
+                "figure shows one bin. " if preface else "")
+        return (head + f"Median {what} ({unit}, per prompt): "
+                + _join([f"{L(m)} {fmt.num(med.loc[m, k_hi], digits)}" for m in med.index])
+                + ".")
     parts = [f"{L(m)} {fmt.num(med.loc[m, k_lo], digits)} → {fmt.num(med.loc[m, k_hi], digits)}"
              for m in med.index]
     hi = med[k_hi].idxmax()
-    return (f"Median {what} ({unit}, per prompt) from the top {k_lo:g}% to the top {k_hi:g}% "
-            f"configs: {_join(parts)}; among the top {k_hi:g}%, {L(hi)} has the highest.")
+    return (f"Median {what} ({unit}, per prompt) from the {bins[k_lo]} to the {bins[k_hi]} "
+            f"configs: {_join(parts)}; in the {bins[k_hi]}, {L(hi)} has the highest."
+            + (" Bins that would hold the same configs are merged." if preface else ""))
 
 
 def kl_note(a: StudyAnalysis) -> str:
-    """What the KL numbers are, and why some can be negative in older results."""
+    """What the KL numbers are, and why some responses' KL is negative when it is the sampled
+    estimate."""
     k = a.kl
     if not a.study.kl_exact:
         neg = k[k["share_negative"] > 0]
-        text = ("Per-token KL is a ratio of means (sum of KL over sum of tokens).")
+        text = ("Per-token KL is a ratio of means (sum of KL over sum of tokens). In this study "
+                "the per-response KL is the sampled-token estimate, the sum over the response's "
+                "tokens of log π(y_t) − log π_SFT(y_t): its expectation over responses is the "
+                "KL, which is ≥ 0, but one response's value can be negative")
         if len(neg):
-            text += (" In this study `kl` is the sampled-token estimate (the log-probability "
-                     "ratio of the tokens actually sampled), which is unbiased for the KL but "
-                     "negative for some responses (" + _join([
-                         f"{a.palette.label(r.method)} {fmt.pct(r.share_negative)}"
-                         for r in neg.itertuples()]) + "); only its averages are meaningful.")
-        return text
-    return ("KL is the exact per-response KL to the SFT model (>= 0); per-token KL is a ratio of "
-            "means (sum of KL over sum of tokens).")
+            text += (" (here " + _join([
+                f"{a.palette.label(r.method)} {fmt.pct(r.share_negative)}"
+                for r in neg.itertuples()]) + " of responses)")
+        return text + "; only averages over responses are meaningful."
+    return ("KL is the exact per-response KL to the SFT model (summed over the vocabulary at "
+            "every position, so ≥ 0); per-token KL is a ratio of means (sum of KL over sum of "
+            "tokens).")
 
 
 def kl_score_sentence(a: StudyAnalysis) -> str:

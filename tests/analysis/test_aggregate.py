@@ -95,7 +95,7 @@ def test_one_study_aggregate_equals_its_report(results_default, study_default):
 def test_cli_aggregates_several_folders(three, tmp_path):
     out = tmp_path / "agg"
     proc = subprocess.run([sys.executable, "-m", "analysis.report", *map(str, three),
-                           "--out", str(out), "--n-boot", "30"], capture_output=True, text=True)
+                           "--out", str(out), "--n-boot", "200"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     md = (out / "report.md").read_text()
     assert "# Several studies as tasks: s0, s1, s2" in md
@@ -116,5 +116,5 @@ def test_no_shared_method_is_an_error(tmp_path, fixture_factory, capsys):
 
     a = fixture_factory(tmp_path / "a", grid="small", methods=("dpo",))
     b = fixture_factory(tmp_path / "b", grid="small", methods=("simpo",))
-    assert main([str(a), str(b), "--n-boot", "10"]) == 2
+    assert main([str(a), str(b), "--n-boot", "200"]) == 2
     assert "no method in common" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from matplotlib.figure import Figure
 from analysis import figures as F
 from analysis.analyze import analyze
 from analysis.style import FIXED_COLORS, method_palette
+from analysis.topk import distinct_bins
 
 matplotlib.use("Agg")
 
@@ -101,8 +102,11 @@ def test_palette_has_no_collisions_and_follows_study_order():
 def test_topk_counts_are_written(a):
     fig = F.plot_topk_length(a.topk_samples, a.topk_counts)
     labels = [t.get_text() for t in fig.axes[0].texts]
-    assert len(labels) == len(a.topk_counts)
+    bins = distinct_bins(a.topk_counts)  # bins that select the same configs are drawn once
+    assert len(labels) == int(a.topk_counts["k"].isin(bins).sum())
     assert all(t.startswith("n=") for t in labels)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == [bins[k] for k in sorted(bins)]
 
 
 def test_heatmap_values(a):

@@ -5,13 +5,14 @@ import sys
 import pytest
 
 from analysis import fmt
+from analysis.report import build_report
 from analysis.expected_max import budget_table, trials_to_beat_table
 from analysis.headtohead import head_to_head
 from analysis.load import load_study
 from analysis.performance import axis_columns, config_table, performance_table
 from analysis.poi import poi_table
 from analysis.recommend import choose_method, start_configs
-from analysis.report.__main__ import main
+from analysis.report.__main__ import MIN_N_BOOT, main
 from analysis.scores import config_scores
 from analysis.topk import representatives
 
@@ -22,8 +23,8 @@ SEED = 7
 @pytest.fixture(scope="module")
 def report_default(results_default, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert main([str(results_default), "--out", str(out), "--n-boot", str(N_BOOT),
-                 "--seed", str(SEED)]) == 0
+    # the library call: the command line asks for at least MIN_N_BOOT replicates
+    assert build_report(results_default, out, n_boot=N_BOOT, seed=SEED) == out
     return out
 
 
@@ -41,8 +42,12 @@ def test_writes_md_html_and_pngs(report_default):
     assert html.count("data:image/png;base64,") == len(pngs)
     assert not re.search(r'src="(?!data:)', html)
     assert "<table>" in html
-    # opens with the answer, then provenance, then evidence
-    assert md.index("## The answer") < md.index("## Provenance") < md.index("## Evidence")
+    # opens with the verdict, then the contents, the recommendation and the evidence; the
+    # provenance is an appendix
+    order = ["## Verdict", "## Contents", "## Recommendation", "## Budget",
+             "## Methods over the grid", "## Leaderboard", "## Sample responses",
+             "## Appendix: provenance and config"]
+    assert [md.index(h) for h in order] == sorted(md.index(h) for h in order)
     assert "**Start with " in md
 
 
@@ -83,7 +88,7 @@ def test_provenance(report_default, study_default):
 
 def test_overlap_is_stated(report_default):
     md = (report_default / "report.md").read_text()
-    answer = md[md.index("## The answer"): md.index("### Where to start")]
+    answer = md[md.index("## Recommendation"): md.index("## Budget")]
     # the default fixture's methods are close at 3 trials: the report must say they overlap
     assert "overlap" in answer or "excludes zero" in answer
 
@@ -93,7 +98,7 @@ def test_builds_on_edge_studies_via_cli(name, request, tmp_path):
     folder = request.getfixturevalue(name)
     out = tmp_path / "rep"
     proc = subprocess.run([sys.executable, "-m", "analysis.report", str(folder), "--out", str(out),
-                           "--n-boot", "30"], capture_output=True, text=True)
+                           "--n-boot", str(MIN_N_BOOT)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     md = (out / "report.md").read_text()
     assert (out / "report.html").stat().st_size > 10_000
@@ -119,8 +124,6 @@ def test_same_report_for_shuffled_rows(results_edge, tmp_path):
 
     import pandas as pd
 
-    from analysis.report import build_report
-
     copy = tmp_path / "copy"
     shutil.copytree(results_edge, copy, ignore=shutil.ignore_patterns("report"))
     for name in ("trials", "samples"):
@@ -129,13 +132,14 @@ def test_same_report_for_shuffled_rows(results_edge, tmp_path):
     a = build_report(results_edge, tmp_path / "a", n_boot=20)
     b = build_report(copy, None, n_boot=20)
     assert b == copy / "report"  # the default output folder
-    strip = lambda p: re.sub(r"from `[^`]+`", "", (p / "report.md").read_text())  # noqa: E731
+    strip = lambda p: re.sub(r"results folder `[^`]+`", "",  # noqa: E731
+                             (p / "report.md").read_text())
     assert strip(a) == strip(b)
 
 
 def test_replicated_study_report(results_seeds, tmp_path):
     out = tmp_path / "rep"
-    assert main([str(results_seeds), "--out", str(out), "--n-boot", "40"]) == 0
+    assert build_report(results_seeds, out, n_boot=40) == out
     md = (out / "report.md").read_text()
     assert "its 3 training seeds" in md  # what the intervals resample
     assert "confirmation runs on fresh seeds" in md and "Selection-biased" not in md
@@ -149,9 +153,10 @@ def test_replicated_study_report(results_seeds, tmp_path):
 
 def test_old_layout_report_explains_negative_kl(results_old, tmp_path):
     out = tmp_path / "old"
-    assert main([str(results_old), "--out", str(out), "--n-boot", "30"]) == 0
+    assert build_report(results_old, out, n_boot=30) == out
     md = (out / "report.md").read_text()
-    assert "sampled-token estimate" in md and "negative for some responses" in md
+    assert "sampled-token estimate" in md and "its expectation over responses is the KL" in md
+    assert "can be negative" in md and "of responses)" in md  # the share that is
     assert "one training seed per config" in md
 
 
@@ -159,7 +164,7 @@ def test_family_report_prints_every_axis(results_family, tmp_path):
     """Must-hold (issue 11, 1): tau in the sensitivity figures, the importance figure and the
     recommended start of the report."""
     out = tmp_path / "fam"
-    assert main([str(results_family), "--out", str(out), "--n-boot", "20"]) == 0
+    assert build_report(results_family, out, n_boot=20) == out
     md = (out / "report.md").read_text()
     assert "figures/fig6_sensitivity_tau.png" in md and "Sensitivity to τ" in md
     start = [line for line in md.splitlines() if line.startswith("| τ-PO |")][0]

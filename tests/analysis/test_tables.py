@@ -40,6 +40,9 @@ def test_table1_relative_by_hand(study_default, reps):
     np.testing.assert_allclose(rel.loc["dpo"], ab.loc["dpo"])
     x, ref = ab.loc["simpo", "mean_length"], ab.loc["dpo", "mean_length"]
     assert rel.loc["simpo", "mean_length"] == pytest.approx(100 * (x - ref) / abs(ref))
+    # a rate's change is in percentage points, not relative
+    x, ref = ab.loc["simpo", "win_vs_sft"], ab.loc["dpo", "win_vs_sft"]
+    assert rel.loc["simpo", "win_vs_sft"] == pytest.approx(100 * (x - ref))
 
 
 def test_table1_reference_is_the_first_method(study_default):
