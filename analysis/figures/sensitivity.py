@@ -152,7 +152,7 @@ def plot_importances(importances: pd.DataFrame, palette: Palette | None = None,
     sizes = [importance_matrix(importances, ev).shape for ev in evaluators]
     rows = max(3, max(s[0] for s in sizes))
     cols = max(3, max(s[1] for s in sizes))
-    stacked = cols > 5  # many axes: one evaluator under the other
+    stacked = cols > 3  # more than a few axes: one evaluator under the other (legible at 900 px)
     shape = (len(evaluators), 1) if stacked else (1, len(evaluators))
     fig, axes = new_figure(*shape, panel=(1.1 * cols + 2.4, 0.42 * rows + 1.6))
     for ax, ev in zip(axes.ravel(), evaluators):

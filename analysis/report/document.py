@@ -52,13 +52,17 @@ def md_table(df: pd.DataFrame) -> str:
 
 def bold_best(df: pd.DataFrame, column: str, values, higher: bool = True) -> pd.DataFrame:
     """Bold the cells of ``column`` whose value (``values``, one per row) is the best of the
-    column (ties all bold); nothing with fewer than two finite values."""
+    column, and every cell that prints the same estimate (a tie as the reader sees it); nothing
+    when every row prints the same, or with fewer than two finite values."""
     v = pd.to_numeric(pd.Series(list(values), index=df.index), errors="coerce")
-    if column not in df or v.notna().sum() < 2 or v.nunique() < 2:
+    if column not in df or v.notna().sum() < 2:
         return df
-    best = v.max() if higher else v.min()
+    shown = df[column].astype(str).str.split(" [", regex=False).str[0]
+    best = shown[v.idxmax() if higher else v.idxmin()]
+    hit = (shown == best) & v.notna()
+    if hit[v.notna()].all():
+        return df
     df = df.copy()
-    hit = np.isclose(v.to_numpy(float), best) & v.notna().to_numpy()
     df.loc[hit, column] = [f"**{x}**" for x in df.loc[hit, column]]
     return df
 

@@ -342,7 +342,8 @@ def topk_sentence(a: StudyAnalysis, metric: str, what: str, unit: str, digits: i
     hi = med[k_hi].idxmax()
     return (f"Median {what} ({unit}, per prompt) from the {bins[k_lo]} to the {bins[k_hi]} "
             f"configs: {_join(parts)}; in the {bins[k_hi]}, {L(hi)} has the highest."
-            + (" Bins that would hold the same configs are merged." if preface else ""))
+            + (" Bins that would hold the same configs are merged." if preface
+               and len(bins) < a.topk_counts["k"].nunique() else ""))
 
 
 def kl_note(a: StudyAnalysis) -> str:

@@ -57,9 +57,34 @@ def simulation_banner(a: StudyAnalysis) -> str | None:
 
 
 def budget_text(a: StudyAnalysis) -> str:
-    """The user's budget in words: the hook where a budget in compute hours plugs in."""
+    """The user's budget in trials, in words."""
     n = a.choice.budget
     return f"{n} trial{'s' if n != 1 else ''}"
+
+
+def compute_row(a: StudyAnalysis) -> tuple[str, str] | None:
+    """The verdict's line for a budget in hours (``--budget-hours``): the method with the
+    highest expected best score within it and that score, from the compute view
+    (``StudyAnalysis.compute``, ``analysis.compute``: branch ``notebooks``, issue 15). None
+    when the analysis has no compute view or the user gave no budget in hours."""
+    c = getattr(a, "compute", None)  # the compute view merges from branch notebooks
+    if c is None or not c.given:
+        return None
+    from analysis.fmt import hours
+
+    from analysis.compute import UNIT_GPU
+
+    unit = "GPU-h" if c.unit == UNIT_GPU else "h"
+    lead = c.table[c.table["hours"] == c.budget_hours].set_index("method")
+    top = lead["estimate"].idxmax()
+    r = lead.loc[top]
+    text = (f"**{a.palette.label(top)}**: {fmt.ci(r['estimate'], r['lo'], r['hi'])} mean score "
+            f"from the {r['mean_trials']:.1f} trials that finish on average; risk at or below "
+            f"SFT {fmt.pct_ci(r['risk_below'], r['risk_below_lo'], r['risk_below_hi'])}")
+    if top != a.choice.method:
+        text += (f" (by trials, {a.palette.label(a.choice.method)} leads: its trials cost more "
+                 "or less than the others')")
+    return (f"Expected best within your compute budget ({hours(c.budget_hours, unit)})", text)
 
 
 def _budget_row(a: StudyAnalysis, method: str, n: int):
@@ -125,6 +150,8 @@ def verdict_rows(a: StudyAnalysis) -> list[tuple[str, str]]:
                              "a single trial" if one is not None and ch.budget != 1 else "")
                      + (" (prompt resampling only: seed noise not measured)"
                         if a.cs.max_seeds < 2 else "")))
+    if (row := compute_row(a)) is not None:
+        rows.append(row)
     rows.append(("How sure", sureness(a)))
     return rows
 

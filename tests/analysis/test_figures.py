@@ -144,3 +144,26 @@ def test_tau_panel_in_the_sensitivity_figure(fam):
     assert [ax.get_title() for ax in panels] == ["τ-PO"]
     assert panels[0].get_xlabel() == "τ"
     assert [t.get_text() for t in panels[0].get_xticklabels()] == ["0.1", "0.3", "1", "3"]
+
+
+def test_violins_only_for_enough_configs(a):
+    """Under VIOLIN_MIN completed configs a method is drawn as points: a violin of 4 points
+    would be a density invented from nothing."""
+    from matplotlib.collections import PolyCollection
+
+    from analysis.figures.distribution import VIOLIN_MIN
+
+    def violins(configs):
+        fig = F.plot_performance_distribution(configs, 0.0, -5.0)
+        return sum(isinstance(c, PolyCollection) for c in fig.axes[0].collections)
+
+    import pandas as pd
+
+    ok = a.configs[a.configs["status"] == "ok"]
+    simpo = ok[ok["method"] == "simpo"]
+    # SimPO with VIOLIN_MIN or more completed configs (its rows again, shifted), the rest as is
+    more = pd.concat([simpo.assign(score=simpo["score"] + 0.01 * i) for i in range(2)])
+    configs = pd.concat([a.configs[a.configs["method"] != "simpo"], more])
+    assert len(more) >= VIOLIN_MIN and (ok.groupby("method").size() < VIOLIN_MIN).all()
+    assert violins(configs) == 1  # SimPO's; DPO and LN-DPO as points
+    assert violins(a.configs) == 0
