@@ -37,7 +37,6 @@ from harness.schema import describe_excluded
 FORMULAS = "docs/analysis.md"
 ROLE_NAMES = {"best": "best", "top25": "top-25%"}
 KIND_NAMES = {"raw": "raw", "lc": "LC"}
-WIDE = 6  # with more methods, matrix cells put the interval on a second line
 
 
 def md_table(df: pd.DataFrame) -> str:
@@ -95,13 +94,14 @@ def start_table(a: StudyAnalysis) -> pd.DataFrame:
             "method": L(r["method"]),
             "recommended start": config_label(r, a.study.info(r["method"]).axes),
             "its score": fmt.ci(r["score"], r["score_lo"], r["score_hi"]),
-            "robust score": fmt.ci(r["neighbourhood"], r["neighbourhood_lo"],
-                                   r["neighbourhood_hi"]) + f" ({int(r['n_neighbours'])} nbrs)",
+            "robust score": (fmt.ci(r["neighbourhood"], r["neighbourhood_lo"],
+                                    r["neighbourhood_hi"]) + f" ({int(r['n_neighbours'])} nbrs)"
+                             if int(r["n_neighbours"]) else "= its score (no neighbours)"),
             "rank by own score": f"{int(r['rank_by_score'])} (best {fmt.num(r['best_score'])})",
             "values among the top configs": rtxt,
         })
         scores.append(r["score"])
-        hoods.append(r["neighbourhood"])
+        hoods.append(r["neighbourhood"] if int(r["n_neighbours"]) else np.nan)
     out = pd.DataFrame(rows).fillna("-")
     out = bold_best(out, "its score", scores)
     return bold_best(out, "robust score", hoods)
@@ -117,7 +117,7 @@ def budget_md(a: StudyAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
     best_rows, risk_rows = [], []
     tb = a.to_beat.set_index("method")
     perf = a.performance.set_index("method")
-    bt = a.budgets
+    bt = a.budgets[a.budgets["n"] <= a.budgets["n_pool"].max()]  # beyond: every grid's best
     for m in a.study.methods:
         sub = bt[bt["method"] == m]
         best = {"method": a.palette.label(m), "trials (configs x seeds)": _pool_text(sub)}
@@ -165,22 +165,16 @@ def summary_md(a: StudyAnalysis) -> pd.DataFrame:
     return bold_best(out, "best config", t["best"])
 
 
-def _cell(est, lo, hi, digits, wide: bool) -> str:
-    text = fmt.ci(est, lo, hi, digits)
-    return text.replace(" [", "<br>[") if wide else text
-
-
 def poi_md(a: StudyAnalysis) -> pd.DataFrame:
     L = a.palette.label
     methods = a.study.methods
-    wide = len(methods) > WIDE
     rows = []
     for m in methods:
         row = {"P(row config beats column)": L(m)}
         for b in methods + ["sft"]:
             r = a.poi[(a.poi["method_a"] == m) & (a.poi["method_b"] == b)].iloc[0]
             row["SFT" if b == "sft" else L(b)] = ("—" if b == m
-                                                 else _cell(r.poi, r.lo, r.hi, 2, wide))
+                                                 else fmt.ci(r.poi, r.lo, r.hi, 2))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -435,14 +429,18 @@ def _recommendation(a: StudyAnalysis) -> list[str]:
 
 def _budget(a: StudyAnalysis, figs: dict, fig_dir: str) -> list[str]:
     best, risk = budget_md(a)
-    pools = a.budgets.drop_duplicates("method")
-    beyond = ("" if not a.budgets["exhausted"].any() else
+    pool = int(a.budgets["n_pool"].max())
+    shown = a.budgets[a.budgets["n"] <= pool]
+    beyond = ("" if not shown["exhausted"].any() else
               " † the budget exceeds the method's trials: the value is its grid's best.")
+    if a.choice.budget > pool:
+        beyond += (f" Your budget, {a.choice.budget} trials, exceeds every grid: the expected "
+                   f"best is each grid's best, the last column.")
     out = ["## Budget", "",
            "Expected best mean score after n trials drawn at random from the method's grid "
            "(without replacement; a trial is one config run with one seed; SFT mean score "
            f"{fmt.num(a.cs.sft_point)}). Budgets stop at the largest grid "
-           f"({int(pools['n_pool'].max())} trials).{beyond}", ""]
+           f"({pool} trial{'s' if pool != 1 else ''}).{beyond}", ""]
     out += pair([md_table(best)], [_figure(figs["fig2_budget"], fig_dir)])
     out += ["The probability that all n trials end at or below the SFT model, and the trials "
             "needed for a 95% chance that the best of them beats it (never: not within the "
@@ -516,15 +514,17 @@ def _notes(items: list[tuple[str, str]]) -> list[str]:
 def _hyperparameters(a: StudyAnalysis, figs: dict, fig_dir: str) -> list[str]:
     L = a.palette.label
     out = ["## Hyperparameters", ""]
-    for name, f in figs.items():
-        if name.startswith("fig6_sensitivity_"):
-            out += [_figure(f, fig_dir), ""]
+    panels = [f for name, f in figs.items() if name.startswith("fig6_sensitivity_")]
+    for f in panels:
+        out += [_figure(f, fig_dir), ""]
+    if not panels:
+        out += ["No sensitivity panels: no method's grid varies an axis.", ""]
     if "fig6_importance" in figs:
         out += [_figure(figs["fig6_importance"], fig_dir), ""]
     notes = a.importances[a.importances["note"].notna()]
-    for (ev, note), g in notes.groupby(["evaluator", "note"], sort=False):
-        out.append(f"- {ev} importance not computed for "
-                   f"{S._join([L(m) for m in dict.fromkeys(g['method'])])} ({note}).")
+    for note, g in notes.groupby("note", sort=False):
+        out.append(f"- Importance ({S._join(list(dict.fromkeys(g['evaluator'])))}) not computed "
+                   f"for {S._join([L(m) for m in dict.fromkeys(g['method'])])}: {note}.")
     if len(notes):
         out.append("")
     for m in a.study.methods:

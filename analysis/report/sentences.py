@@ -120,6 +120,11 @@ def start_sentence(a: StudyAnalysis) -> str:
         return f"No trial of {L(ch.method)} completed, so there is no config to recommend."
     rank = int(row["rank_by_score"])
     where = "the best single config" if rank == 1 else f"rank {rank} by its own score"
+    if int(row["n_neighbours"]) == 0:
+        return (f"For {L(ch.method)}, start from "
+                f"{config_label(row, a.study.info(ch.method).axes)}: it has no grid neighbours "
+                f"(one value per axis), so its robust score is its own score, "
+                f"{fmt.num(row['score'])}.")
     return (f"For {L(ch.method)}, start from {config_label(row, a.study.info(ch.method).axes)}: "
             f"its robust score (half its own score, half the mean of its "
             f"{int(row['n_neighbours'])} grid neighbours) is {fmt.num(row['neighbourhood'])}, "
@@ -283,7 +288,8 @@ def h2h_sentence(a: StudyAnalysis) -> str:
     n_roles = h["role"].nunique()
     if len(sep):
         text = (f"{len(sep)} of the {len(h)} pairings ({n_pairs} method pairs x {n_roles} "
-                f"role{'s' if n_roles != 1 else ''}) have a length-controlled win-rate interval that excludes 50%: " + _join([
+                f"role{'s' if n_roles != 1 else ''}) have a length-controlled win-rate "
+                "interval that excludes 50%: " + _join([
                     f"{L(r.model_a)} vs {L(r.model_b)} ({r.role}, LC "
                     f"{fmt.ci(r.lc, r.lc_lo, r.lc_hi, 1)})" for r in sep.itertuples()]))
     else:
