@@ -32,9 +32,10 @@ BUDGETS = (1, 3, 5, 10)
 
 
 def shown_budgets(cs: ConfigScores, budgets=BUDGETS, decision_budget: int = 3) -> tuple:
-    """The budgets the tables show: those within the largest pool of trials (a larger one only
-    repeats every grid's best), that pool's size when a requested budget exceeds it (so the
-    tables end where the budget figure's axis ends), and the decision budget."""
+    """The budgets of the budget table: those within the largest pool of trials (a larger one
+    only repeats every grid's best), that pool's size when a requested budget exceeds it (so
+    the table ends where the budget figure's axis ends), and the decision budget (the verdict
+    reads it; the report shows no column beyond the largest pool)."""
     pool = max(cs.trial_index(m).size for m in cs.method_list)
     keep = {n for n in budgets if n <= pool}
     if max(budgets) > pool:

@@ -57,7 +57,8 @@ def grid_table(configs: pd.DataFrame, method: str, rows: str, cols: str,
 def sensitivity_params(info: MethodInfo, configs: pd.DataFrame) -> list[str]:
     """Axes worth a sensitivity panel for ``info``'s method: every axis whose values vary over
     its configs, derived ones included (the paper plots SimPO's score against the absolute
-    gamma as well as against gamma/beta), in display order."""
+    gamma as well as against gamma/beta) unless they group the configs exactly as another axis
+    does, in display order."""
     sub = configs[configs["method"] == info.name]
     varying = [a.name for a in info.varying(sub, derived=True)]
     plain = [a.name for a in info.varying(sub)]

@@ -54,6 +54,13 @@ def test_params_include_derived_axes():
     assert sensitivity_params(INFOS["dpo"], _configs()) == ["beta", "learning_rate"]
 
 
+def test_derived_axis_in_step_with_another_gets_no_panel():
+    """gamma = 0.5 beta when gamma/beta is fixed: its panel would be the beta panel again."""
+    fixed = _configs()
+    fixed = fixed[(fixed["method"] == "dpo") | (fixed["gamma_beta_ratio"] == 0.5)]
+    assert sensitivity_params(INFOS["simpo"], fixed) == ["beta"]
+
+
 def test_unknown_method():
     with pytest.raises(KeyError, match="ipo"):
         sensitivity_table(_configs(), "ipo", "beta")

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from analysis.performance import config_table
-from analysis.topk import (bin_size, rank_configs, representatives, top_k, top_k_counts,
-                           top_k_samples)
+from analysis.topk import (bin_size, distinct_bins, rank_configs, representatives, top_k,
+                           top_k_counts, top_k_samples)
 
 
 def _configs(scores, status=None):
@@ -82,3 +82,21 @@ def test_top_k_samples_hold_every_seed(study_seeds, cs_seeds):
     for m, g in samples.groupby("method"):
         assert g["trial_id"].nunique() == 3  # the best config's three seeds
         assert np.isfinite(g["kl_per_token"]).all()
+
+
+def test_distinct_bins_merge_bins_that_select_the_same_configs():
+    def counts(sizes):  # {method: n configs}
+        rows = [dict(method=m, k=k, n_configs=bin_size(n, k)) for m, n in sizes.items()
+                for k in (1, 5, 10, 25)]
+        return pd.DataFrame(rows)
+
+    # 4 configs: every bin is the best config
+    assert distinct_bins(counts({"dpo": 4, "simpo": 4})) == {25: "top 1–25%"}
+    # 24 configs: 1, 2, 3, 6 configs, four bins
+    assert distinct_bins(counts({"dpo": 24})) == {1: "top 1%", 5: "top 5%", 10: "top 10%",
+                                                  25: "top 25%"}
+    # 20 and 40 configs: top 1% and 5% hold 1 config of the first method but 1 and 2 of the
+    # second, so they stay apart; 10% (2 and 4) and 25% (5 and 10) too
+    assert list(distinct_bins(counts({"a": 20, "b": 40}))) == [1, 5, 10, 25]
+    # 12 configs: 1% and 5% both hold one, 10% two, 25% three
+    assert distinct_bins(counts({"dpo": 12})) == {5: "top 1–5%", 10: "top 10%", 25: "top 25%"}
