@@ -66,6 +66,8 @@ def plot_variance(variance: pd.DataFrame, ax=None, palette: Palette | None = Non
     ax.set_xlabel("share of the variance of one trial's mean score")
     ax.set_ylabel("method")
     ax.set_title("Where score differences come from (random-effects ANOVA)")
-    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3,
+    # under the x label: ~0.55 inch below the axes, whatever their height
+    height = ax.get_figure().get_figheight() * ax.get_position().height
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.55 / height), ncols=3,
               fontsize=8)
     return fig
