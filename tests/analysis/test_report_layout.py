@@ -218,3 +218,20 @@ def test_help_is_plain_text(capsys):
     text = capsys.readouterr().out
     assert "--budget" in text and f"at least {MIN_N_BOOT}" in text
     assert "``" not in text and ":func:" not in text
+
+
+def test_table_cells_in_html():
+    """Numbers right-aligned (class num), the interval on its own smaller line, the bold best
+    kept bold, text cells untouched, Markdown-only input (no raw HTML needed in tables)."""
+    from analysis.report.html import to_html
+
+    md = ("| method | score | trials | config |\n|---|---|---|---|\n"
+          "| DPO | **0.872 [0.503, 1.284]** | 3 [2, 4] | β=0.1 |\n"
+          "| SimPO | -0.329 [-0.667, -0.034] † | never [never, never] | β=2 |\n")
+    html = to_html(md, [], "t")
+    assert ('<td class="num"><strong>0.872<span class="ci">[0.503, 1.284]</span></strong></td>'
+            in html)
+    assert '<td class="num">-0.329 †<span class="ci">[-0.667, -0.034]</span></td>' in html
+    assert '<td class="num">3<span class="ci">[2, 4]</span></td>' in html
+    assert "<td>DPO</td>" in html and "<td>β=0.1</td>" in html
+    assert "<td>never [never, never]</td>" in html  # not a number: left as text
