@@ -8,18 +8,22 @@ files for the studies aggregated as tasks (``analysis.aggregate``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis.analyze import StudyAnalysis, analyze
-from analysis.load import load_study
-from analysis.report.document import render_markdown
-from analysis.report.figures import ReportFigure, report_figures
-from analysis.report.html import to_html
-from harness.io import atomic_path, write_text_atomic
+# The package is imported by ``python -m analysis.report`` before its argument parser runs:
+# the heavy modules (pandas, matplotlib, scipy) load inside the functions, so --help and a bad
+# argument answer at once.
+if TYPE_CHECKING:
+    from analysis.analyze import StudyAnalysis
+    from analysis.report.figures import ReportFigure
 
 FIG_DIR = "figures"
 
 
 def _write(out: Path, figures: list[ReportFigure], md_text: str, title: str) -> Path:
+    from analysis.report.html import to_html
+    from harness.io import atomic_path, write_text_atomic
+
     (out / FIG_DIR).mkdir(parents=True, exist_ok=True)
     for f in figures:
         with atomic_path(out / FIG_DIR / f"{f.name}.png", suffix=".png") as tmp:
@@ -35,6 +39,9 @@ def _write(out: Path, figures: list[ReportFigure], md_text: str, title: str) -> 
 
 def write_report(a: StudyAnalysis, out: str | Path) -> Path:
     """Render ``a`` into ``out`` (report.md, report.html, figures/*.png); return ``out``."""
+    from analysis.report.document import render_markdown
+    from analysis.report.figures import report_figures
+
     figures = report_figures(a)
     md_text = render_markdown(a, figures, FIG_DIR)
     return _write(Path(out), figures, md_text, f"Report: {a.study.name}")
@@ -70,6 +77,9 @@ def build_report(results_dir, out: str | Path | None = None, n_boot: int = 1000,
     and write the report (default output: ``default_out``)."""
     dirs = [results_dir] if isinstance(results_dir, (str, Path)) else list(results_dir)
     out = default_out(dirs) if out is None else Path(out)
+    from analysis.analyze import analyze
+    from analysis.load import load_study
+
     if len(dirs) == 1:
         study = load_study(dirs[0])
         a = analyze(study, n_boot=n_boot, seed=seed, decision_budget=decision_budget,

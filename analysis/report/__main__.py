@@ -6,12 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")  # a report needs no display
-
-from analysis.report import build_report  # noqa: E402
-from harness.errors import UserError  # noqa: E402
+from harness.errors import UserError
 
 MIN_N_BOOT = 200  # fewer replicates leave a 95% percentile interval on ~5 draws per tail
 
@@ -63,6 +58,11 @@ def _main(argv) -> int:
                          "methods by their expected best of this many trials")
     ap.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     args = ap.parse_args(argv)
+    import matplotlib  # after the arguments: --help and a bad argument answer at once
+
+    matplotlib.use("Agg")  # a report needs no display
+    from analysis.report import build_report
+
     dirs = args.results_dirs
     out = build_report(dirs[0] if len(dirs) == 1 else dirs, args.out, n_boot=args.n_boot,
                        seed=args.seed, decision_budget=args.budget)

@@ -235,3 +235,19 @@ def test_table_cells_in_html():
     assert '<td class="num">3<span class="ci">[2, 4]</span></td>' in html
     assert "<td>DPO</td>" in html and "<td>β=0.1</td>" in html
     assert "<td>never [never, never]</td>" in html  # not a number: left as text
+
+
+def test_help_and_bad_arguments_load_nothing_heavy():
+    """--help and a bad argument answer before pandas or matplotlib is imported (lazy imports:
+    the command line answers at once)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom analysis.report.__main__ import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert main(['x', '--budget', '0']) == 2\n"
+            "print(sorted(m for m in ('pandas', 'matplotlib', 'scipy', 'numpy')"
+            " if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("[]")
