@@ -87,6 +87,9 @@ def start_table(a: StudyAnalysis) -> pd.DataFrame:
         rg = ranges[ranges["method"] == r["method"]]
         if rg.empty:
             rtxt = "single config: nothing to search"
+        elif rg["full_grid"].all():
+            rtxt = (f"top {int(rg['n_top'].iloc[0])}: every value of every axis (the grid "
+                    "does not narrow)")
         else:
             rtxt = "; ".join(_range_text(a, x) for x in rg.itertuples())
             rtxt = f"top {int(rg['n_top'].iloc[0])}: " + rtxt
