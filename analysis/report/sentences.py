@@ -85,6 +85,13 @@ def answer(a: StudyAnalysis) -> list[str]:
     return paras
 
 
+def pooled_seed_sd(a: StudyAnalysis) -> float:
+    """One trial's training-seed SD (``analysis.variance.seed_noise``) pooled over the methods
+    as a root mean square; NaN when no method's could be estimated (one seed per config)."""
+    sds = [s for s in (seed_noise(a.variance, m) for m in a.study.methods) if np.isfinite(s)]
+    return float(np.sqrt(np.mean(np.square(sds)))) if sds else np.nan
+
+
 def noise_verdict(a: StudyAnalysis) -> str:
     """Whether the gap between the leader and the runner-up exceeds the training-seed noise of
     one trial (``analysis.variance.seed_noise``, pooled over methods as a root mean square)."""
@@ -94,14 +101,12 @@ def noise_verdict(a: StudyAnalysis) -> str:
     if comp.empty:
         return ""
     runner = comp.loc[comp["diff"].idxmin()]
-    sds = [seed_noise(a.variance, m) for m in a.study.methods]
-    sds = [s for s in sds if np.isfinite(s)]
-    if not sds:
+    sd = pooled_seed_sd(a)
+    if not np.isfinite(sd):
         return (f"Seed noise is unknown: every config ran with one training seed, so part of "
                 f"the gap between {L(a.choice.method)} and {L(runner['method'])} "
                 f"({fmt.num(runner['diff'])}) may be one lucky or unlucky seed; rerun the grid "
                 "with several seeds (grid.seed: [0, 1, 2]) to measure it.")
-    sd = float(np.sqrt(np.mean(np.square(sds))))
     if runner["diff"] > sd:
         return (f"The gap to the runner-up, {L(runner['method'])} ({fmt.num(runner['diff'])}), "
                 f"exceeds the training-seed SD of a single trial ({fmt.num(sd)}, pooled over "

@@ -1,6 +1,6 @@
 """The verdict card that opens the report, and the banner of a simulated study.
 
-The card is five lines a reader can act on, each a cell of a ``StudyAnalysis`` table passed
+The card is five lines a reader can act on (six with a budget in hours), each a cell of a ``StudyAnalysis`` table passed
 through ``analysis.fmt``: the method to start with, its recommended config, the expected best at
 the user's budget (with its interval), the risk of ending at or below the SFT model, and how
 sure this is (is the gap to the runner-up separated, and is it larger than one trial's
@@ -14,8 +14,8 @@ import pandas as pd
 
 from analysis import fmt
 from analysis.analyze import StudyAnalysis
+from analysis.report.sentences import pooled_seed_sd
 from analysis.style import config_label
-from analysis.variance import seed_noise
 
 # What in a study's recorded config marks the toy world (harness/toyworld, a simulation): its
 # own config section, or its data adapter, policy model or judge chosen by name. Read from
@@ -107,10 +107,8 @@ def sureness(a: StudyAnalysis) -> str:
         parts.append(f"ahead of the runner-up {L(r['method'])} by {gap}, "
                      + ("an interval that excludes zero" if r["separated"]
                         else "an interval that includes zero: not separated"))
-        sds = [s for s in (seed_noise(a.variance, m) for m in a.study.methods)
-               if np.isfinite(s)]
-        if sds:
-            sd = float(np.sqrt(np.mean(np.square(sds))))
+        sd = pooled_seed_sd(a)
+        if np.isfinite(sd):
             parts.append(f"the gap is {'larger' if r['diff'] > sd else 'smaller'} than one "
                          f"trial's training-seed SD ({fmt.num(sd)}, variance decomposition)")
     if a.cs.max_seeds < 2:

@@ -142,6 +142,8 @@ def test_replicated_study_report(results_seeds, tmp_path):
     assert build_report(results_seeds, out, n_boot=40) == out
     md = (out / "report.md").read_text()
     assert "its 3 training seeds" in md  # what the intervals resample
+    card = md[md.index("## Verdict"):md.index("## Contents")]
+    assert "than one trial's training-seed SD" in card and "not measured" not in card
     assert "confirmation runs on fresh seeds" in md and "Selection-biased" not in md
     assert "Confirmed minus grid score" in md and "grid score (selected on it)" in md
     assert "### Seeds, prompts and hyperparameters" in md and "config x seed" in md
