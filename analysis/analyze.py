@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.compute import ComputeBudget, compute_budget, trial_costs
 from analysis.confirm import confirmation_table, has_confirmations
 from analysis.edges import edge_warnings
 from analysis.expected_max import budget_curves, budget_table, trials_to_beat_table
@@ -65,15 +66,18 @@ class StudyAnalysis:
     variance: pd.DataFrame  # variance_table
     seeds: pd.DataFrame  # seed_table
     kl: pd.DataFrame  # kl_summary
+    compute: ComputeBudget  # expected best for a compute budget (analysis.compute)
     options: dict
 
 
 def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
             ks=DEFAULT_KS, decision_budget: int = 3, evaluators=None,
-            level: float = 0.95, cs: ConfigScores | None = None) -> StudyAnalysis:
+            level: float = 0.95, cs: ConfigScores | None = None,
+            budget_hours: float | None = None) -> StudyAnalysis:
     """Compute every table of the report for ``study`` (``n_boot`` bootstrap replicates,
     ``seed``; ``decision_budget``: the budget at which methods are ranked; ``cs``: the
-    study's ``ConfigScores`` if already built with these options)."""
+    study's ``ConfigScores`` if already built with these options; ``budget_hours``: the
+    compute budget of the compute view, default ``decision_budget`` median-cost trials)."""
     cs = cs or config_scores(study, n_boot=n_boot, seed=seed, level=level)
     configs = config_table(study, cs)
     axis_cols = axis_columns(study)
@@ -107,6 +111,8 @@ def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
         edges=edge_warnings(study, configs, reps, starts),
         choice=choose_method(cs, decision_budget, budgets),
         variance=variance_table(study), seeds=seed_table(study), kl=kl_summary(study),
+        compute=compute_budget(cs, trial_costs(study, cs.trial_ids), budget_hours,
+                               decision_budget, seed=seed),
         options=dict(n_boot=n_boot, seed=seed, budgets=tuple(budgets), ks=tuple(ks),
-                     decision_budget=decision_budget, level=level),
+                     decision_budget=decision_budget, level=level, budget_hours=budget_hours),
     )

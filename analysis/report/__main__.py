@@ -21,6 +21,13 @@ def main(argv=None) -> int:
     return run(_main, argv)
 
 
+def _positive_hours(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of hours, got {text}")
+    return value
+
+
 def _main(argv) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m analysis.report",
@@ -36,11 +43,16 @@ def _main(argv) -> int:
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     ap.add_argument("--budget", type=int, default=3,
                     help="budget (trials) at which methods are ranked for the recommendation")
+    ap.add_argument("--budget-hours", type=_positive_hours, default=None, metavar="H",
+                    help="compute budget (GPU-hours, or wall-clock hours when no trial used a "
+                         "GPU) of the compute-budget section (default: --budget trials at the "
+                         "study's median trial cost)")
     ap.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     args = ap.parse_args(argv)
     dirs = args.results_dirs
     out = build_report(dirs[0] if len(dirs) == 1 else dirs, args.out, n_boot=args.n_boot,
-                       seed=args.seed, decision_budget=args.budget)
+                       seed=args.seed, decision_budget=args.budget,
+                       budget_hours=args.budget_hours)
     print(f"wrote {out / 'report.md'}, {out / 'report.html'} and {out / 'figures'}/")
     return 0
 

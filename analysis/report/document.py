@@ -15,6 +15,7 @@ import yaml
 from analysis import fmt
 from analysis.analyze import StudyAnalysis
 from analysis.report import sentences as S
+from analysis.report.compute import compute_section
 from analysis.report.figures import ReportFigure
 from analysis.sensitivity import grid_table, top_two_axes
 from analysis.style import config_label, fmt_value
@@ -355,6 +356,7 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
     out += ["### Expected performance over the grid", "",
             _figure(figs["fig1_distribution"], fig_dir), ""]
     out += ["### Budget", "", _figure(figs["fig2_budget"], fig_dir), ""]
+    out += compute_section(a, figs, fig_dir, md_table)
     out += ["### Probability of improvement", "",
             "P(a config drawn at random from the row method's grid scores above one drawn from "
             "the column's); 0.5 means no difference. " + S.poi_sentence(a), "",
