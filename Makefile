@@ -1,7 +1,8 @@
 # po-harness: two commands do all setup on a fresh clone (see README).
 #   make quickstart   build the toy world, run sweeps/quickstart.yaml, write its report
 #   make test         run the test suite
-# Both create .venv on first use (torch 2.13.0 CPU build first, then the package with its
+#   make notebooks    install Jupyter (the `notebooks` extra) and open notebooks/ in JupyterLab
+# They create .venv on first use (torch 2.13.0 CPU build first, then the package with its
 # `dev` extra) and reuse it afterwards.
 #
 # GPU machines (README, "Installing for GPUs"):
@@ -23,7 +24,7 @@ TORCH_INDEX ?=
 EXTRAS ?= dev
 CUDA_CHECK = $(PY) -c "import sys, torch; sys.exit(0 if torch.version.cuda else 'TORCH=cuda: pip installed a CPU build of torch ' + torch.__version__ + '; give TORCH_INDEX=<a CUDA wheel index>')"
 
-.PHONY: quickstart test test-all venv report clean-results
+.PHONY: quickstart test test-all venv report clean-results notebooks
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,16 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# JupyterLab rooted at the repository, opened on notebooks/ (their default results_dir is the
+# quickstart's: run `make quickstart` first). JUPYTER_ARGS: e.g. --no-browser --port 8890.
+JUPYTER_ARGS ?=
+$(VENV)/.notebooks: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS),notebooks]'
+	touch $@
+
+notebooks: $(VENV)/.notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(JUPYTER_ARGS)
 
 clean-results:
 	rm -rf results
