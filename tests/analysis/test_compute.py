@@ -179,3 +179,24 @@ def test_budget_hours_must_be_positive(results_default, bad, capsys):
     with pytest.raises(SystemExit) as e:
         main([str(results_default), "--budget-hours", bad])
     assert e.value.code == 2 and "--budget-hours" in capsys.readouterr().err
+
+
+def test_compute_figure_uses_the_given_axes_and_method_colours(study_default, cs):
+    from matplotlib.figure import Figure
+
+    from analysis.figures.compute import plot_compute_curves
+    from analysis.style import method_palette
+
+    costs = trial_costs(study_default, cs.trial_ids)
+    curves = compute_curves(cs, costs, n_orders=50, seed=SEED)
+    pal = method_palette(study_default.methods, study_default.labels)
+    ax = Figure().subplots()
+    fig = plot_compute_curves(curves, cs.sft_point, ax=ax, budget_hours=0.05, palette=pal)
+    assert fig is ax.figure and ax.get_xscale() == "log" and "hours" in ax.get_xlabel()
+    lines = {ln.get_label().split(" (")[0]: ln.get_color() for ln in ax.get_lines()}
+    for m in study_default.methods:
+        assert lines[pal.label(m)] == pal.color(m)
+        # the curve starts where every order finishes a trial: at the dearest trial's cost
+        line = next(ln for ln in ax.get_lines() if ln.get_label().startswith(pal.label(m) + " "))
+        dearest = costs[costs["method"] == m]["cost"].max()
+        assert line.get_xdata()[0] >= dearest
