@@ -282,7 +282,8 @@ print("shared methods:", agg.methods, "| leader:", agg.leader, "| left out:", ag
 show(agg.scales, pal)''') + [
         md("## Across studies\nIQM of the normalised scores, the best config, and the "
            "probability of improvement."),
-        code("display(show(agg.iqm, pal))\ndisplay(show(agg.best, pal))\nshow(agg.poi, pal)"),
+        code("display(show(agg.iqm, pal))\ndisplay(show(agg.best, pal))\n"
+             "show(agg.poi[agg.poi['method_a'] != agg.poi['method_b']], pal)"),
         md("## Per study"),
         code("display(show(agg.per_study, pal))\nshow(agg.comparisons, pal)"),
         md("## Aggregate figure\nEach method's aggregate score with its stratified-bootstrap "

@@ -46,6 +46,8 @@ def compute_md(a: StudyAnalysis) -> pd.DataFrame:
     rows = []
     for m in a.study.methods:
         sub = c.table[c.table["method"] == m]
+        if sub.empty:  # no grid trial (confirmation runs only): nothing was drawn from
+            continue
         first = sub.iloc[0]
         row = {"method": a.palette.label(m),
                "trials (their cost)": f"{int(first.n_pool)} ({fmt.hours(first.pool_cost, u)})",
