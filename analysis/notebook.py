@@ -54,10 +54,14 @@ def _is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def value_text(x, digits: int = fmt.SCORE_DIGITS, axis: bool = False) -> str:
-    """One cell: integers as integers; a hyperparameter value (``axis``) or a float of 10^4 or
-    more with 3 significant digits (``style.fmt_value``: 6e-07); the rest with ``digits``
-    decimals; NaN as '-'."""
+def value_text(x, digits: int = fmt.SCORE_DIGITS, axis: bool = False,
+               whole: bool = False) -> str:
+    """One cell: integers (and, with ``whole``, a column of integer-valued floats: counts) as
+    integers; a hyperparameter value (``axis``) or a float of 10^4 or more with 3 significant
+    digits (``style.fmt_value``: 6e-07); the rest with ``digits`` decimals; NaN as '-'; a list
+    of values as '[a, b]'."""
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(value_text(v, digits, axis=True) for v in x) + "]"
     if _is_missing(x) or (isinstance(x, (float, np.floating)) and np.isnan(x)):
         return "-"
     if isinstance(x, (bool, np.bool_)):
@@ -66,8 +70,6 @@ def value_text(x, digits: int = fmt.SCORE_DIGITS, axis: bool = False) -> str:
         return str(int(x))
     if isinstance(x, (float, np.floating)):
         x = float(x)
-        if x.is_integer() and abs(x) < 1e6:
-            return str(int(x))
         if axis or abs(x) >= 1e4:
             return fmt_value(x)
         return fmt.num(x, digits)
@@ -79,10 +81,11 @@ def _is_share(col: str, shares) -> bool:
 
 
 def formatted(df: pd.DataFrame, palette: Palette | None = None, digits: dict | None = None,
-              shares=(), axes=(), html_intervals: bool = False) -> pd.DataFrame:
+              shares=(), axes=(), names: dict | None = None,
+              html_intervals: bool = False) -> pd.DataFrame:
     """``df`` as strings (see the module docstring); ``digits``: decimals per column;
     ``shares``: columns in [0, 1] printed as percentages (besides share*/risk*/p_*/poi*);
-    ``axes``: hyperparameter columns (3 significant digits)."""
+    ``axes``: hyperparameter columns (3 significant digits); ``names``: column -> header."""
     digits = digits or {}
     if df.columns.duplicated().any():
         raise ValueError(f"duplicate columns: {sorted(set(df.columns[df.columns.duplicated()]))}")
@@ -92,7 +95,8 @@ def formatted(df: pd.DataFrame, palette: Palette | None = None, digits: dict | N
     for i, c in enumerate(cols):
         if c in skip:
             continue
-        lo, hi = f"{c}_lo", f"{c}_hi"
+        stem = c[:-len("_best")] if isinstance(c, str) and c.endswith("_best") else c
+        lo, hi = f"{stem}_lo", f"{stem}_hi"
         if lo not in df and i + 2 < len(cols) and cols[i + 1] == "lo" and cols[i + 2] == "hi":
             lo, hi = "lo", "hi"
         d = digits.get(c, fmt.SCORE_DIGITS)
@@ -115,9 +119,14 @@ def formatted(df: pd.DataFrame, palette: Palette | None = None, digits: dict | N
         elif share and pd.api.types.is_float_dtype(df[c]):
             out[c] = [fmt.pct(v, 1) for v in df[c]]
         else:
-            out[c] = [value_text(v, d, axis=c in axes) for v in df[c]]
-    return pd.DataFrame({(k.replace("_", " ") if isinstance(k, str) else value_text(k)): v
-                         for k, v in out.items()})
+            values = pd.to_numeric(df[c], errors="coerce") if df[c].dtype.kind == "f" else None
+            whole = values is not None and bool(
+                (values.dropna() == values.dropna().round()).all() and values.notna().any())
+            out[c] = [str(int(v)) if whole and not _is_missing(v) and v == v
+                      else value_text(v, d, axis=c in axes) for v in df[c]]
+    names = names or {}
+    return pd.DataFrame({names.get(k, k.replace("_", " ") if isinstance(k, str)
+                                   else value_text(k)): v for k, v in out.items()})
 
 
 class Table:

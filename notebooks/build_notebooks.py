@@ -241,7 +241,7 @@ NOTEBOOKS = {
              "        x, y = (infos[m].axis(p).text for p in pair)\n"
              "        g.columns = [f'{y}={fmt_value(v)}' for v in g.columns]\n"
              "        print(pal.label(m))\n"
-             "        display(show(g.reset_index().rename(columns={pair[0]: x}), a))"),
+             "        display(show(g.reset_index(), a, names={pair[0]: x}))"),
         md("## Importance\nThe share of the score's variation each axis explains (PED-ANOVA: "
            "which values are in the top configs; fANOVA: a random-forest decomposition)."),
         code("from analysis.figures import plot_importances\n"
@@ -256,7 +256,7 @@ NOTEBOOKS = {
              "      'trials')\n"
              "display(show(a.choice.comparisons, a))\n"
              "display(show(a.starts.drop(columns=['config_id']), a))\n"
-             "display(show(a.ranges, a))\n"
+             "display(show(a.ranges, a, axes=('values', 'low', 'high', 'grid_values')))\n"
              "for line in edge_sentences(a):\n"
              "    print(line)"),
     ],
