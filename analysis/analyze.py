@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.compute import ComputeBudget, compute_budget, trial_costs
+from analysis.compute import ComputeBudget, study_compute
 from analysis.confirm import confirmation_table, has_confirmations
 from analysis.edges import edge_warnings
 from analysis.expected_max import budget_curves, budget_table, trials_to_beat_table
@@ -66,7 +66,7 @@ class StudyAnalysis:
     variance: pd.DataFrame  # variance_table
     seeds: pd.DataFrame  # seed_table
     kl: pd.DataFrame  # kl_summary
-    compute: ComputeBudget  # expected best for a compute budget (analysis.compute)
+    compute: ComputeBudget | None  # compute as a budget (analysis.compute); None: no costs
     options: dict
 
 
@@ -111,8 +111,7 @@ def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
         edges=edge_warnings(study, configs, reps, starts),
         choice=choose_method(cs, decision_budget, budgets),
         variance=variance_table(study), seeds=seed_table(study), kl=kl_summary(study),
-        compute=compute_budget(cs, trial_costs(study, cs.trial_ids), budget_hours,
-                               decision_budget, seed=seed),
+        compute=study_compute(study, cs, budget_hours, decision_budget, seed=seed),
         options=dict(n_boot=n_boot, seed=seed, budgets=tuple(budgets), ks=tuple(ks),
                      decision_budget=decision_budget, level=level, budget_hours=budget_hours),
     )

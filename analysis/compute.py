@@ -205,3 +205,17 @@ def compute_budget(cs: ConfigScores, costs: pd.DataFrame, budget_hours: float | 
         table=compute_curves(cs, costs, table_hours, n_orders=n_orders, seed=seed),
         unit=str(costs["unit"].iloc[0]), budget_hours=h, given=given, median_cost=median,
         table_hours=table_hours)
+
+
+def study_compute(study: Study, cs: ConfigScores, budget_hours: float | None = None,
+                  budget_trials: int = 3, seed: int = 0) -> ComputeBudget | None:
+    """``compute_budget`` of ``study``'s grid, or None when no trial has a recorded cost
+    (results written by hand or by another tool): the compute view is then left out, unless a
+    ``budget_hours`` was asked for, which is an error (``ResultsError``)."""
+    try:
+        costs = trial_costs(study, cs.trial_ids)
+    except ResultsError:
+        if budget_hours is not None:
+            raise
+        return None
+    return compute_budget(cs, costs, budget_hours, budget_trials, seed=seed)

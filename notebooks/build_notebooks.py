@@ -109,14 +109,17 @@ NOTEBOOKS = {
            "where every draw finishes at least one trial."),
         code("from analysis.figures.compute import plot_compute_curves\n"
              "c = a.compute\n"
-             "print(f'costs in {c.unit}; budget {c.budget_hours:.3g} {c.unit}'\n"
-             "      + ('' if c.given else f' = {a.options[\"decision_budget\"]} trials at the median '\n"
-             "         f'trial cost {c.median_cost:.3g}'))\n"
-             "display(plot_compute_curves(c.curves, cs.sft_point, budget_hours=c.budget_hours,\n"
-             "                            palette=pal))\n"
-             "show(c.table[['method', 'hours', 'estimate', 'lo', 'hi', 'mean_trials', 'p_none',\n"
-             "              'risk_below', 'risk_below_lo', 'risk_below_hi', 'n_pool',\n"
-             "              'pool_cost']], a, digits={'mean_trials': 1})"),
+             "if c is None:\n"
+             "    print('No trial has a recorded cost (time_total_s or gpu_hours): no compute view.')\n"
+             "else:\n"
+             "    print(f'costs in {c.unit}; budget {c.budget_hours:.3g} {c.unit}'\n"
+             "          + ('' if c.given else f' = {a.options[\"decision_budget\"]} trials at the '\n"
+             "             f'median trial cost {c.median_cost:.3g}'))\n"
+             "    display(plot_compute_curves(c.curves, cs.sft_point, budget_hours=c.budget_hours,\n"
+             "                                palette=pal))\n"
+             "    display(show(c.table[['method', 'hours', 'estimate', 'lo', 'hi', 'mean_trials',\n"
+             "                          'p_none', 'risk_below', 'risk_below_lo', 'risk_below_hi',\n"
+             "                          'n_pool', 'pool_cost']], a, digits={'mean_trials': 1}))"),
         md("## Probability of improvement\nP(a random config of A beats a random config of "
            "B); B = sft compares with the SFT model; 50% means no difference."),
         code("show(a.poi[a.poi['method_a'] != a.poi['method_b']], a)"),

@@ -79,6 +79,8 @@ def compute_sentence(a: StudyAnalysis) -> str:
 
 def compute_figures(a: StudyAnalysis) -> list[ReportFigure]:
     c = a.compute
+    if c is None:
+        return []
     return [ReportFigure(
         FIGURE, TITLE,
         compute_sentence(a) + f" Budgets in {c.unit} on a log axis; a curve starts where every "
@@ -92,6 +94,9 @@ def compute_section(a: StudyAnalysis, figs: dict, fig_dir: str, table) -> list[s
     """Markdown lines of the section "What a compute budget buys"; ``table`` renders a
     DataFrame of strings (the report's table renderer, so the section follows its layout)."""
     c = a.compute
+    if c is None:
+        return ["### What a compute budget buys", "",
+                "Left out: no trial has a recorded cost (`time_total_s` or `gpu_hours`).", ""]
     unit = ("GPU-hours (the trials' `gpu_hours`)" if c.unit == UNIT_GPU
             else "wall-clock hours (the trials' `time_total_s`; no trial used a GPU)")
     imputed = int(c.costs["imputed"].sum())

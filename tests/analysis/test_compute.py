@@ -200,3 +200,22 @@ def test_compute_figure_uses_the_given_axes_and_method_colours(study_default, cs
         line = next(ln for ln in ax.get_lines() if ln.get_label().startswith(pal.label(m) + " "))
         dearest = costs[costs["method"] == m]["cost"].max()
         assert line.get_xdata()[0] >= dearest
+
+
+def test_a_study_without_costs_leaves_the_compute_view_out(results_default, tmp_path, capsys):
+    from analysis.analyze import analyze
+
+    trials = pd.read_parquet(results_default / "trials.parquet")
+    trials["time_total_s"] = np.nan
+    trials["gpu_hours"] = np.nan
+    study = _copy_with(results_default, tmp_path / "nocost", trials)
+    a = analyze(study, n_boot=10)
+    assert a.compute is None
+    out = tmp_path / "report"
+    assert main([str(study.path), "--out", str(out), "--n-boot", "10"]) == 0
+    md = (out / "report.md").read_text()
+    assert "Left out: no trial has a recorded cost" in md and "fig2_compute" not in md
+    # asking for a compute budget without costs is the one error line
+    assert main([str(study.path), "--out", str(out), "--n-boot", "10",
+                 "--budget-hours", "2"]) == 2
+    assert "error:" in capsys.readouterr().err
