@@ -29,7 +29,7 @@ def budget_text(a: StudyAnalysis) -> str:
             f"median trial cost, {fmt.hours(c.median_cost, u)}; set it with --budget-hours)")
 
 
-def _cell(r, u: str) -> str:
+def _cell(r) -> str:
     if r.p_none == 1:
         return "no trial finishes"
     none = f"; none finishes in {fmt.pct(r.p_none)}" if r.p_none > 0 else ""
@@ -53,7 +53,7 @@ def compute_md(a: StudyAnalysis) -> pd.DataFrame:
                "trials (their cost)": f"{int(first.n_pool)} ({fmt.hours(first.pool_cost, u)})",
                "median trial cost": fmt.hours(median[m], u)}
         for r in sub.itertuples():
-            row[f"best within {fmt.hours(r.hours, u)}"] = _cell(r, u)
+            row[f"best within {fmt.hours(r.hours, u)}"] = _cell(r)
         lead = sub[sub["hours"] == c.budget_hours].iloc[0]
         row[f"P(≤ SFT) within {fmt.hours(c.budget_hours, u)}"] = fmt.pct_ci(
             lead.risk_below, lead.risk_below_lo, lead.risk_below_hi)
@@ -72,8 +72,9 @@ def compute_sentence(a: StudyAnalysis) -> str:
     text = (f"With {budget_text(a)}, {L(top)} has the highest expected best score, "
             f"{fmt.ci(lead.at[top, 'estimate'], lead.at[top, 'lo'], lead.at[top, 'hi'])}")
     if overlap:
-        text += (f"; its interval overlaps {', '.join(L(m) for m in overlap)}'s, so at this "
-                 "budget the data do not separate them")
+        text += (f"; its interval overlaps {' and '.join(L(m) for m in overlap)}'s (marginal "
+                 "intervals, which carry the prompt set's shared difficulty: a coarse check), "
+                 "so at this budget these numbers do not separate them")
     return text + "."
 
 
