@@ -359,6 +359,20 @@ def _hours(h: float) -> str:
     return f"{h:.1f}" if h >= 1 else f"{h:.2f}"
 
 
+def trial_seconds(study) -> dict[str, float]:
+    """Estimated wall seconds of one trial per method, the numbers the dry run prints (the
+    sweep's first ETA): toy world :func:`toy_trial_seconds`, real models the cost model's wall
+    time; methods whose cost is unknown offline are left out."""
+    if study.toyworld is not None:
+        return toy_trial_seconds(study)[0]
+    out = {}
+    for m in study.methods:
+        cost, _ = real_trial_cost(study, m)
+        if cost is not None:
+            out[m] = cost.wall_hours * 3600
+    return out
+
+
 def _real_cost_lines(study, left: Counter) -> list[str]:
     costs = {m: real_trial_cost(study, m) for m in study.methods}
     unknown = [src for cost, src in costs.values() if cost is None]
