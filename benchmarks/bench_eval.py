@@ -19,12 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
 
 
 def random_toy_model(folder: Path) -> Path:
+    import torch
     from transformers import Phi3ForCausalLM
 
     from harness.toyworld.config import SFTConfig
@@ -40,12 +38,6 @@ def random_toy_model(folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from harness.evaluate import build_baseline, evaluate_policy
-    from harness.generate import GenerationConfig, load_policy
-    from harness.judges import build_judge
-    from harness.toyworld.config import WorldConfig
-    from harness.toyworld.data import build_data
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="policy folder (default: a random toy-sized Phi3)")
     ap.add_argument("--sft", help="SFT folder for the KL and the baseline (default: --model)")
@@ -56,6 +48,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = ap.parse_args(argv)
+    # after parsing: --help answers without loading torch
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from harness.evaluate import build_baseline, evaluate_policy
+    from harness.generate import GenerationConfig, load_policy
+    from harness.judges import build_judge
+    from harness.toyworld.config import WorldConfig
+    from harness.toyworld.data import build_data
+
     if args.threads:
         torch.set_num_threads(args.threads)
 
