@@ -91,6 +91,34 @@ def is_tie(a, b, tolerance: float = TIE_TOLERANCE):
     return np.abs(a - b) <= tolerance * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
 
 
+# "Below SFT", the one definition (docs/evaluation.md, "Below SFT"): a trial ends below the SFT
+# model when its mean_score is not strictly above the SFT model's mean score on the same eval
+# prompts: a tie counts as below, and so does a trial without a score (failed or diverged: its
+# mean_score is NaN, or the analysis's failure floor). The sweep's summary and the report's
+# share of trials below SFT and risk below SFT all use it.
+def below_sft(scores, sft_score):
+    """Elementwise ``not (scores > sft_score)`` (numpy broadcasting): True at or below the SFT
+    model's score and for NaN scores (trials that did not complete)."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        return ~(np.asarray(scores, dtype=float) > np.asarray(sft_score, dtype=float))
+
+
+def share_below_sft(scores, sft_score):
+    """Share of ``scores`` (..., N: one per trial) below ``sft_score`` (..., 1 or scalar) by
+    :func:`below_sft`, over the last axis; NaN when the SFT score is not finite or N is 0."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    sft = np.asarray(sft_score, dtype=float)
+    if scores.shape[-1] == 0:
+        return np.nan
+    share = below_sft(scores, sft).mean(axis=-1)
+    finite = np.isfinite(sft if sft.ndim == 0 else sft[..., 0])
+    return np.where(finite, share, np.nan)[()]
+
+
 # A results folder belongs to one study config: a trial row enters the study's tables only when
 # it was made under the study's result settings (``study_hash``, the digest of the settings that
 # change a trial's result) and its trial id is in the study's trial set (study.json

@@ -1,13 +1,21 @@
 """The one-screen summary printed at the end of a sweep: per method, trials ok / failed /
-diverged, best and median ``mean_score``, and the share of ok trials below the SFT model; and
-the recorded trials kept out of the tables (other settings, no longer in the grid)."""
+diverged, best and median ``mean_score`` of the ok trials, and the share of trials below the SFT
+model (:func:`harness.schema.share_below_sft`, the report's definition: at or below, failed and
+diverged trials counted as below); and the recorded trials kept out of the tables (other
+settings, no longer in the grid)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from harness.objectives import OBJECTIVES
-from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK, describe_excluded
+from harness.schema import (
+    STATUS_DIVERGED,
+    STATUS_FAILED,
+    STATUS_OK,
+    describe_excluded,
+    share_below_sft,
+)
 
 
 def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
@@ -27,7 +35,9 @@ def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
             "diverged": int((t["status"] == STATUS_DIVERGED).sum()),
             "best": ok.max() if len(ok) else float("nan"),
             "median": ok.median() if len(ok) else float("nan"),
-            "below_sft": (ok < sft_score).mean() if len(ok) else float("nan"),
+            # a trial that did not complete has no score: below SFT
+            "below_sft": float(share_below_sft(
+                t["mean_score"].astype(float).where(t["status"] == STATUS_OK), sft_score)),
         })
     return pd.DataFrame(rows)
 
