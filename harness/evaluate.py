@@ -1,6 +1,6 @@
 """The evaluation stage: sample -> judge -> KL -> metrics, and the cached SFT baseline.
 
-For one trained policy on the study's eval prompts (design.md, "Metrics"):
+For one trained policy on the study's eval prompts (docs/evaluation.md, "Metrics"):
 
 1. :func:`harness.generate.generate` samples one response per prompt and returns the policy's
    temperature-1 log-prob of every sampled token (from the generation pass itself);

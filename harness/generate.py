@@ -4,7 +4,7 @@ Backends are registered by name (``generation.backend`` in the study YAML): ``hf
 ``model.generate`` with left padding and a KV cache) and ``vllm`` (a GPU with vLLM installed).
 Both return the same :class:`Generations`.
 
-Conventions (design.md, "Metrics"; docs/evaluation.md):
+Conventions (docs/evaluation.md):
 
 * Prompts are formatted with the policy tokenizer's chat template
   (``add_generation_prompt=True``); a response never contains the prompt.

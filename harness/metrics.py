@@ -1,4 +1,4 @@
-"""Per-prompt and per-model evaluation metrics (design.md, "Metrics"). Pure numpy/pandas.
+"""Per-prompt and per-model evaluation metrics (docs/evaluation.md, "Metrics"). Pure numpy/pandas.
 
 Per prompt (one row of ``samples.parquet``, columns :data:`harness.schema.SAMPLE_COLUMNS`):
 

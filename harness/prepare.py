@@ -1,6 +1,6 @@
 """Prepare a study's shared artifacts once, each cached by content hash.
 
-Order (design.md, "Pipeline"): check every Hub id is available (offline: fail before any work,
+Order (docs/design.md, "Pipeline"): check every Hub id is available (offline: fail before any work,
 naming each missing model/dataset) -> the toy world, when the study has one -> train pairs and
 eval prompts through the data adapters (a held-out slice of pairs for reward accuracy) -> the
 SFT policy's content hash -> reference log-probs of every pair under the SFT model (only when a

@@ -1,4 +1,4 @@
-"""The results folder (design.md, "Results layout") and how it is written and read back.
+"""The results folder (docs/design.md, "The results folder") and how it is written and read back.
 
 Each trial writes its own files, atomically, in this order::
 

@@ -1,7 +1,7 @@
 """Registry of gold judges by name.
 
 A judge scores assistant replies to chat prompts with a gold reward: the metric every trained
-model is measured by (design.md, "Metrics"). The study YAML names a judge and its options in one
+model is measured by (docs/evaluation.md, "Metrics"). The study YAML names a judge and its options in one
 mapping, the options being everything but ``name``::
 
     judge: {name: oasst, model: OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5, batch_size: 16}

@@ -1,6 +1,6 @@
 """Configuration of the toy world and its SFT model (the ``toyworld:`` section of a study YAML).
 
-The toy world is a simulation (design.md, "The embedded default"): a small synthetic
+The toy world is a simulation (README.md, "The toy world"): a small synthetic
 safety/helpfulness world in which a full study runs on two CPU cores in minutes through the
 real code paths. Every field here enters the cache key of the built world and SFT model.
 """
