@@ -49,15 +49,21 @@ def eta_seconds(methods: Mapping[str, str], estimate: Mapping[str, float],
     seconds per trial (may lack methods or be empty); ``took``: finished trial id -> measured
     seconds; ``running_for``: running trial id -> seconds since it started.
 
-    Expected time of an unfinished trial: its method's estimate x (sum of measured / sum of
-    estimated seconds of the finished trials that have an estimate; 1 before any), else the mean
+    Expected time of an unfinished trial: its method's estimate x a scale, else the mean
     measured time of its method's finished trials, else of all finished trials; a running
-    trial's time so far is subtracted (not below 0). ETA = max(remaining work / concurrency,
-    the longest single remaining trial). NaN when some trial's time cannot be guessed yet.
+    trial's time so far is subtracted (not below 0). The scale is sum of measured / sum of
+    estimated seconds of the finished trials that have an estimate (1 before any), raised to
+    the largest running time / estimate of a running trial when one already ran longer than
+    its estimate (the machine is slower than estimated). ETA = max(remaining work /
+    concurrency, the longest single remaining trial). NaN when some trial's time cannot be
+    guessed yet.
     """
     est_done = [(took[t], estimate[methods[t]]) for t in took if methods.get(t) in estimate]
     scale = (sum(m for m, _ in est_done) / sum(e for _, e in est_done)
              if est_done and sum(e for _, e in est_done) > 0 else 1.0)
+    overrun = [r / estimate[methods[t]] for t, r in running_for.items()
+               if t not in took and methods.get(t) in estimate]
+    scale = max([scale, *overrun])
     by_method: dict[str, list[float]] = {}
     for t, s in took.items():
         by_method.setdefault(methods.get(t, ""), []).append(s)

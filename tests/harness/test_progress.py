@@ -80,6 +80,8 @@ def test_eta_is_rescaled_by_measured_trial_times():
     # running trials count what is left of them; 2 slots halve the work, the longest trial bounds it
     assert eta_seconds(methods, estimate, {"a": 20.0}, {"b": 5.0}, 2) == pytest.approx(17.5)
     assert eta_seconds(methods, estimate, {"a": 20.0, "c": 10.0, "d": 10.0}, {}, 4) == pytest.approx(20.0)
+    # a running trial already past its estimate (20 s of 10) rescales every estimate by 2
+    assert eta_seconds(methods, estimate, {}, {"a": 20.0}, 1) == pytest.approx(0 + 20 + 10 + 10)
     # no estimate: unknown until a trial ends, then each method's mean measured time (else all)
     assert math.isnan(eta_seconds(methods, {}, {}, {}, 1))
     assert eta_seconds(methods, {}, {"a": 8.0}, {}, 1) == pytest.approx(8.0 * 3)
