@@ -365,9 +365,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def overrides_of(args) -> list[str]:
-    """Every override in the order given on the command line (bare ``KEY=VALUE`` first, as
-    argparse collects them, then ``--set``; ``--results`` last). A bare word without ``=`` is
-    not an override: one error naming it."""
+    """Every override, in the order they apply: the bare ``KEY=VALUE`` ones, then the ``--set``
+    ones, then ``--results`` (as ``results_dir``). A bare word without ``=`` is not an
+    override: one error naming it."""
     from harness.config import ConfigError
 
     for text in args.overrides:
