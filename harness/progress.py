@@ -87,7 +87,8 @@ def eta_seconds(methods: Mapping[str, str], estimate: Mapping[str, float],
 
 
 def describe_trial(spec: Mapping) -> str:
-    """``dpo beta=0.1 learning_rate=0.0003 epochs=1 seed=0`` from a TrialSpec's ``to_dict()``."""
+    """``<method> <axis>=<value> ... seed=<seed>`` from a TrialSpec's ``to_dict()``, axes in
+    its order (e.g. ``dpo learning_rate=0.0003 epochs=1 seed=0`` and the method's own axes)."""
     fixed = ("trial_id", "config_id", "method", "seed")
     parts = [spec["method"]] + [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                 for k, v in spec.items() if k not in fixed and v is not None]
@@ -191,7 +192,8 @@ class Progress(Callback):
     # -- what is shown
 
     def trial_line(self, tid: str, done: int, error: str | None = None) -> str:
-        """``[3/12] dpo beta=0.1 learning_rate=0.0003 epochs=1 seed=0: ok, mean_score 0.412 (41 s)``"""
+        """``[3/12] <trial>: ok, mean_score 0.412 (41 s)`` (:func:`describe_trial`), or the
+        status and the error's first line."""
         spec = self.specs.get(tid, {"method": self.methods.get(tid, "?"), "trial_id": tid})
         status = self.status[tid]
         result = self.last.get(tid, {})

@@ -6,7 +6,7 @@
     python -m harness.sweep sweeps/quickstart.yaml --print-config    the resolved study as YAML
 
 Overrides: ``KEY=VALUE`` after the study, or ``--set KEY=VALUE`` (the same thing); the key is a
-dotted path into the YAML (``training.batch_size=8``, ``methods.dpo.beta=[0.05,0.1]``,
+dotted path into the YAML (``training.batch_size=8``, ``grid.learning_rate=[1e-4,3e-4]``,
 ``grid.seed[0]=3``), the value is YAML. They apply in order, bare ones first, then ``--set``
 ones, then ``--results``: a later one wins.
 
