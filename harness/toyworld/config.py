@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.io import hash_json
 
 # Bump when the world's generator, judge or SFT recipe changes meaning, so old caches miss.
-TOYWORLD_VERSION = 1
+TOYWORLD_VERSION = 2
 
 
 class WorldConfig(BaseModel):
@@ -29,12 +29,13 @@ class WorldConfig(BaseModel):
 
     seed: int = 0
     n_train_prompts: int = Field(1500, ge=4)
-    n_eval_prompts: int = Field(150, ge=4)
+    n_eval_prompts: int = Field(500, ge=4)
     train_harmful_share: float = Field(0.6, ge=0.0, le=1.0)
     eval_harmful_share: float = Field(0.4, ge=0.0, le=1.0)
     annotator_temperature: float = Field(1.0, gt=0.0)
-    length_bias: float = Field(1.5, ge=0.0)
+    length_bias: float = Field(1.0, ge=0.0)
     length_scale: float = Field(10.0, gt=0.0)
+    padding: float = Field(1.0, ge=0.0, le=3.0)
     sft_responses_per_prompt: int = Field(3, ge=1)
 
 
