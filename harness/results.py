@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.io import write_json_atomic, write_parquet_atomic
-from harness.schema import SAMPLE_COLUMNS, TRIAL_COLUMNS
+from harness.schema import SAMPLE_COLUMNS, TRIAL_COLUMNS, judge_breakdown_columns
 
 TRIALS_DIR = "trials"
 
@@ -55,7 +55,8 @@ def write_trial(results: Path, row: dict, samples: pd.DataFrame | None) -> None:
     folder = trial_dir(results, row["trial_id"])
     folder.mkdir(parents=True, exist_ok=True)
     if samples is not None and len(samples):
-        write_parquet_atomic(folder / "samples.parquet", samples[list(SAMPLE_COLUMNS)])
+        columns = list(SAMPLE_COLUMNS) + judge_breakdown_columns(samples.columns)
+        write_parquet_atomic(folder / "samples.parquet", samples[columns])
     full = {c: _clean(row.get(c)) for c in TRIAL_COLUMNS}
     extra = {k: _clean(v) for k, v in row.items() if k not in full}
     write_json_atomic(folder / "row.json", {**full, **extra})

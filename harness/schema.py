@@ -13,7 +13,9 @@ Data tables (what every data adapter and the toy world produce):
 Results tables (``results/<study>/``):
 
 - ``trials.parquet``: one row per trial, columns ``TRIAL_COLUMNS``.
-- ``samples.parquet``: one row per (trial, eval prompt), columns ``SAMPLE_COLUMNS``.
+- ``samples.parquet``: one row per (trial, eval prompt), columns ``SAMPLE_COLUMNS``, then the
+  optional judge breakdown ``judge_<component>`` (``JUDGE_COLUMN_PREFIX``), written when the
+  study's judge offers one: the score's components, summing to ``score`` row by row.
 - ``baseline.parquet``: the SFT model's rows in the samples schema, ``trial_id == "sft"``.
 """
 
@@ -73,6 +75,14 @@ SAMPLE_COLUMNS = (
 )
 
 BASELINE_TRIAL_ID = "sft"
+
+# Optional samples/baseline columns: a judge's score breakdown (harness.judges.registry).
+JUDGE_COLUMN_PREFIX = "judge_"
+
+
+def judge_breakdown_columns(columns) -> list[str]:
+    """The ``judge_<component>`` columns among ``columns``, in their order."""
+    return [c for c in columns if str(c).startswith(JUDGE_COLUMN_PREFIX)]
 
 # Two gold scores s, r tie when |s - r| <= TIE_TOLERANCE * max(1, |s|, |r|): a reward model
 # scoring the same text in another batch differs by ~1e-7 in float32, and that noise must not
