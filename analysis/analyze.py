@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.breakdown import breakdown_table
 from analysis.expected_max import budget_curves, budget_table, trials_to_beat_table
 from analysis.headtohead import elo_table, head_to_head, missing_models
 from analysis.importance import importance_table
@@ -53,6 +54,7 @@ class StudyAnalysis:
     ranges: pd.DataFrame  # search_ranges
     choice: MethodChoice
     options: dict
+    breakdown: pd.DataFrame | None = None  # breakdown_table; None when the judge has none
 
 
 def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
@@ -80,6 +82,7 @@ def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
         sensitivity_params={m: sensitivity_params(configs, m) for m in study.methods},
         starts=start_configs(configs, cs), ranges=search_ranges(configs),
         choice=choose_method(cs, decision_budget, budgets),
+        breakdown=breakdown_table(study.trials, study.samples, study.baseline),
         options=dict(n_boot=n_boot, seed=seed, budgets=tuple(budgets), ks=tuple(ks),
                      decision_budget=decision_budget, level=level),
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from analysis import figures as F
+from analysis.breakdown import plot_breakdown
 from analysis.analyze import StudyAnalysis
 from analysis.report import sentences as S
 from analysis.style import param_label
@@ -61,6 +62,11 @@ def report_figures(a: StudyAnalysis) -> list[ReportFigure]:
     if a.importances["importance"].notna().any():
         out.append(ReportFigure("fig6_importance", "Hyperparameter importance",
                                 S.importance_sentence(a), _png(F.plot_importances(a.importances))))
+    if a.breakdown is not None:
+        out.append(ReportFigure("fig8_breakdown", "Content against padding (judge breakdown)",
+                                "Mean content and padding components of the gold score per "
+                                "trial; further right is more content, further down more "
+                                "padding.", _png(plot_breakdown(a.breakdown))))
     if len(a.h2h):
         out.append(ReportFigure("fig7_head_to_head", "Head-to-head win rates (row beats column)",
                                 S.h2h_sentence(a), _png(F.plot_head_to_head_grid(a.h2h))))
