@@ -1,8 +1,8 @@
 """Configuration of the toy world and its SFT model (the ``toyworld:`` section of a study YAML).
 
-The toy world is a simulation (design.md, "The embedded default"): a small synthetic
-safety/helpfulness world in which a full study runs on two CPU cores in minutes through the
-real code paths. Every field here enters the cache key of the built world and SFT model.
+The toy world is a simulation (docs/toyworld.md): a small synthetic safety/helpfulness world in
+which a full study runs on two CPU cores in minutes through the real code paths. Every field
+here enters the cache key of the built world and SFT model.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ TOYWORLD_VERSION = 2
 
 
 class WorldConfig(BaseModel):
-    """Sizes, shift and annotator of the synthetic preference data.
+    """Sizes, train/eval shift, padding and annotators of the synthetic preference data
+    (docs/toyworld.md lists what each field turns up or down).
 
     The simulated annotator prefers response a over b with probability
     ``sigmoid((gold(a) - gold(b)) / annotator_temperature
-              + length_bias * (len(a) - len(b)) / length_scale)``
-    (lengths in words): ``annotator_temperature`` is the label noise, ``length_bias`` the
-    annotators' taste for longer answers that the gold judge does not share.
+              + length_bias * (pad(a) - pad(b)) / length_scale)``
+    with ``pad`` the reply's padding in words: ``annotator_temperature`` is the label noise,
+    ``length_bias`` the annotators' taste for padding that the gold judge does not share.
+    ``padding`` is the mean number of padding sentences per behaviour-policy reply (0-3).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -40,7 +42,11 @@ class WorldConfig(BaseModel):
 
 
 class SFTConfig(BaseModel):
-    """A tiny ``Phi3ForCausalLM`` trained from scratch with TRL's SFTTrainer."""
+    """A tiny ``Phi3ForCausalLM`` trained from scratch with TRL's SFTTrainer: the SFT strength.
+
+    A longer-trained model moves less per preference-optimization step: at the default 10
+    epochs the stability edge of one-epoch DPO/LN-DPO/SimPO training lies near a learning rate
+    of 3e-4 (5 epochs: ~1.5e-4; docs/toyworld.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -50,7 +56,7 @@ class SFTConfig(BaseModel):
     num_key_value_heads: int = Field(2, ge=1)
     intermediate_size: int = Field(256, ge=8)
     max_position_embeddings: int = Field(256, ge=32)
-    epochs: float = Field(5.0, gt=0.0)
+    epochs: float = Field(10.0, gt=0.0)
     learning_rate: float = Field(3e-3, gt=0.0)
     batch_size: int = Field(32, ge=1)
     max_length: int = Field(128, ge=16)
