@@ -2,7 +2,7 @@
 
 Layout of a built world, ``<cache_root>/toyworld/<key>/`` with ``key = ToyWorldConfig.key()``::
 
-    world.json          config, statistics, SFT training stats, build timings
+    world.json          config, statistics, SFT training stats and sft_key, build timings
     train_pairs.jsonl   pair_id, prompt, chosen, rejected
     eval_prompts.jsonl  prompt_id, prompt, chosen, rejected
     sft.jsonl           prompt/completion messages the SFT model was trained on
@@ -10,6 +10,12 @@ Layout of a built world, ``<cache_root>/toyworld/<key>/`` with ``key = ToyWorldC
 
 The folder is built under a temporary name and renamed into place, so a half-built world is
 never visible and two processes racing to build the same key both end with one complete copy.
+
+Worlds that differ only in how pairs are labelled or evaluated (``length_bias``,
+``annotator_temperature``, the eval set, ...) train their SFT model on the same ``sft.jsonl``:
+the SFT model is keyed by its config and that file (``sft_key`` in ``world.json``), and a build
+copies the model of an already-built world with the same key instead of training it again. So
+such worlds share one SFT start, and a variant costs seconds, not an SFT run.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.io import write_json_atomic, write_jsonl_atomic
-from harness.toyworld.config import ToyWorldConfig
+from harness.io import hash_json, write_json_atomic, write_jsonl_atomic
+from harness.toyworld.config import TOYWORLD_VERSION, ToyWorldConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,25 @@ def world_dir(cfg: ToyWorldConfig, cache_root: str | Path) -> Path:
 
 def is_built(folder: Path) -> bool:
     return all((folder / f).exists() for f in WORLD_FILES) and (folder / "sft" / "config.json").exists()
+
+
+def sft_key(cfg: ToyWorldConfig, sft_file: Path) -> str:
+    """Cache key of the SFT model: the SFT config and the content of its training file."""
+    import hashlib
+
+    digest = hashlib.sha256(Path(sft_file).read_bytes()).hexdigest()
+    return hash_json({"v": TOYWORLD_VERSION, "sft": cfg.sft.model_dump(), "data": digest})
+
+
+def find_sft(cache_root: str | Path, key: str) -> Path | None:
+    """The SFT model folder of a built world whose ``sft_key`` is ``key``, if any."""
+    for info in sorted((Path(cache_root) / "toyworld").glob("*/world.json")):
+        try:
+            if json.loads(info.read_text()).get("sft_key") == key and is_built(info.parent):
+                return info.parent / "sft"
+        except (OSError, ValueError):  # a world being replaced, or an unreadable one: skip
+            continue
+    return None
 
 
 def write_world_data(cfg: ToyWorldConfig, folder: str | Path) -> dict:
@@ -69,14 +94,22 @@ def build_toyworld(cfg: ToyWorldConfig, cache_root: str | Path) -> tuple[Path, b
         t_data = time.perf_counter() - t0
         log.info("toy world data: %s", stats)
 
-        tokenizer = build_tokenizer(vocabulary())
         t1 = time.perf_counter()
-        sft_stats = train_sft(cfg.sft, tokenizer, read_jsonl(tmp / "sft.jsonl"), tmp / "sft")
+        key = sft_key(cfg, tmp / "sft.jsonl")
+        shared = find_sft(cache_root, key)
+        if shared is not None:
+            shutil.copytree(shared, tmp / "sft")
+            sft_stats = {**load_world_info(shared.parent)["sft"], "copied_from": shared.parent.name}
+            log.info("toy world SFT model: copied from %s (same sft_key)", shared.parent)
+        else:
+            tokenizer = build_tokenizer(vocabulary())
+            sft_stats = train_sft(cfg.sft, tokenizer, read_jsonl(tmp / "sft.jsonl"), tmp / "sft")
         t_sft = time.perf_counter() - t1
         write_json_atomic(
             tmp / "world.json",
             {
                 "key": cfg.key(),
+                "sft_key": key,
                 "config": cfg.model_dump(),
                 "stats": stats,
                 "sft": sft_stats,
