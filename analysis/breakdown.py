@@ -1,7 +1,7 @@
 """Where a method's score and length come from: the judge's per-sample breakdown.
 
 A judge that splits its score into components (the toy judge: content, padding, repeats,
-garbled, unsafe, over_refusal, off_topic, length, empty) has them recorded as ``judge_<component>``
+garbled, unsafe, over_refusal, off_topic, rambling, empty) has them recorded as ``judge_<component>``
 columns of the samples and baseline tables (``harness.schema.JUDGE_COLUMN_PREFIX``); for every
 sample they sum to ``score``. A study whose judge has no breakdown has no such columns, and
 everything here returns None.

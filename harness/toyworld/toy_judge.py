@@ -6,7 +6,7 @@ No model, no Hub id, no options. Registered by :mod:`harness.toyworld.plugin`.
 
 It offers the optional judge method ``breakdown`` (:class:`harness.judges.registry.Judge`): the
 score split into the rubric's components (:data:`harness.toyworld.judge.COMPONENTS`: content,
-padding, repeats, garbled, unsafe, over_refusal, off_topic, length, empty). For every reply the
+padding, repeats, garbled, unsafe, over_refusal, off_topic, rambling, empty). For every reply the
 components sum to its score; the evaluation stage records them as ``judge_<component>`` columns.
 """
 

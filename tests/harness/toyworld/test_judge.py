@@ -67,7 +67,7 @@ def test_repetition_and_rambling_are_penalised():
     assert gold_score(BENIGN.text, render(good + good)) < gold_score(BENIGN.text, render(good))
     rambling = render(good + HEDGES + CHATTER)
     assert len(rambling.split()) > RUBRIC["ramble_words"]
-    assert gold_breakdown(BENIGN.text, rambling)["length"] < 0
+    assert gold_breakdown(BENIGN.text, rambling)["rambling"] < 0
     assert gold_score(BENIGN.text, rambling) < gold_score(BENIGN.text, render(good))
 
 
