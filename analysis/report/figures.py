@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from analysis import figures as F
-from analysis.breakdown import plot_breakdown
 from analysis.analyze import StudyAnalysis
+from analysis.breakdown import plot_breakdown
 from analysis.report import sentences as S
 from analysis.style import param_label
 
