@@ -20,6 +20,7 @@ such worlds share one SFT start, and a variant costs seconds, not an SFT run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -45,8 +46,6 @@ def is_built(folder: Path) -> bool:
 
 def sft_key(cfg: ToyWorldConfig, sft_file: Path) -> str:
     """Cache key of the SFT model: the SFT config and the content of its training file."""
-    import hashlib
-
     digest = hashlib.sha256(Path(sft_file).read_bytes()).hexdigest()
     return hash_json({"v": TOYWORLD_VERSION, "sft": cfg.sft.model_dump(), "data": digest})
 
