@@ -1,7 +1,9 @@
 """Analysis of a finished (or running) study: ``results/<study>/`` -> statistics, figures, report.
 
-Pure functions over the tables in ``harness.schema``; never imports torch, transformers or ray.
-Start with ``analysis.load.load_study`` and ``analysis.scores.config_scores`` (the shared prompt
-bootstrap), then the statistic modules; ``python -m analysis.report results/<study>`` writes the
-recommendation report. Formulas and sources: docs/analysis.md.
+Pure functions over the results tables (``harness.schema``'s constants and study.json's
+``methods`` block); never imports torch, transformers, ray or the harness's registries. Start
+with ``analysis.load.load_study`` and ``analysis.scores.config_scores`` (the shared hierarchical
+bootstrap over training seeds and prompts), or ``analysis.analyze.analyze`` for every table at
+once; ``python -m analysis.report results/<study> [more ...]`` writes the recommendation report
+(several folders: aggregated as tasks). Formulas and sources: docs/analysis.md.
 """

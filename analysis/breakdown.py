@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.style import SFT_COLOR, method_color, method_label, new_axes, styled
-from harness.schema import BASELINE_TRIAL_ID, JUDGE_COLUMN_PREFIX, STATUS_OK, judge_breakdown_columns
+from analysis.style import SFT_COLOR, Palette, new_axes, palette_for, styled
+from harness.schema import (
+    BASELINE_TRIAL_ID,
+    JUDGE_COLUMN_PREFIX,
+    STATUS_OK,
+    judge_breakdown_columns,
+)
 
 
 def breakdown_columns(samples: pd.DataFrame) -> list[str]:
@@ -71,16 +76,17 @@ def component_label(column: str) -> str:
 
 @styled
 def plot_breakdown(table: pd.DataFrame, ax=None, x: str = "judge_content",
-                   y: str = "judge_padding"):
+                   y: str = "judge_padding", palette: Palette | None = None):
     """Mean ``x`` against mean ``y`` (default: content against padding, in score points), one
     point per ok trial, coloured by method; the SFT model as a black star."""
     fig, ax = new_axes(ax, figsize=(6.0, 4.2))
     sft = table[table["method"] == BASELINE_TRIAL_ID]
     trials = table[table["method"] != BASELINE_TRIAL_ID]
+    pal = palette_for(trials["method"], palette)
     for m in dict.fromkeys(trials["method"]):
         sub = trials[trials["method"] == m]
-        ax.scatter(sub[x], sub[y], s=24, color=method_color(m), alpha=0.8, edgecolor="white",
-                   linewidth=0.4, label=f"{method_label(m)} ({len(sub)})")
+        ax.scatter(sub[x], sub[y], s=24, color=pal.color(m), alpha=0.8, edgecolor="white",
+                   linewidth=0.4, label=f"{pal.label(m)} ({len(sub)})")
     ax.scatter(sft[x], sft[y], s=120, marker="*", color=SFT_COLOR, label="SFT model", zorder=3)
     ax.set_xlabel(f"{component_label(x)} (mean score points per reply)")
     ax.set_ylabel(f"{component_label(y)} (mean score points per reply)")

@@ -8,10 +8,13 @@ For N config scores sorted ascending v(1) <= ... <= v(N):
 - without replacement (Tang et al. 2020): ``U_n = sum_i v(i) C(i-1, n-1) / C(N, n)``; for
   n > N the whole grid has been tried and ``U_n = v(N)``.
 
-On a full grid the grid is the population, so ``U_n`` is exact and the uncertainty is the
-prompts' (``analysis.scores``). Probability that the best of n beats a target t, with K of the
-N configs at or below t: ``1 - (K/N)^n`` with replacement, ``1 - C(K, n)/C(N, n)`` without.
-Failed and diverged trials enter at the failure floor, i.e. as configs that never beat anything.
+A draw is one trial as a user would run it: a (config, seed) pair of the method's grid, so the
+N values are the grid's trials (configs x seeds; with one seed per config, its configs). On a
+full grid the grid is the population, so ``U_n`` is exact given the trials, and the uncertainty
+is the seeds' and prompts' (the hierarchical bootstrap of ``analysis.scores``, which resamples
+each config's seeds). Probability that the best of n beats a target t, with K of the N trials at
+or below t: ``1 - (K/N)^n`` with replacement, ``1 - C(K, n)/C(N, n)`` without. Failed and
+diverged trials enter at the failure floor, i.e. as trials that never beat anything.
 """
 
 from __future__ import annotations
@@ -105,17 +108,19 @@ def budget_curves(cs: ConfigScores, n_max: int | None = None,
                   relative: bool = False) -> pd.DataFrame:
     """Expected best-of-n per method, both sampling schemes, with prompt-bootstrap intervals.
 
-    Columns: method, n, replace, estimate, lo, hi, n_configs, relative. ``n_max`` defaults to
-    the largest grid (so every method's curve reaches its own grid size). ``relative=True`` subtracts the
-    SFT model's mean score on the same prompts (per replicate): E_n(v - s) = E_n(v) - s, and the
-    interval then leaves out the prompt-set difficulty that every model shares.
+    Columns: method, n, replace, estimate, lo, hi, n_configs, n_pool (trials drawn from),
+    relative. ``n_max`` defaults to the largest pool (so every method's curve reaches its own
+    pool size). ``relative=True`` subtracts the SFT model's mean score on the same prompts (per
+    replicate): E_n(v - s) = E_n(v) - s, and the interval then leaves out the prompt-set
+    difficulty that every model shares.
     """
-    methods = list(dict.fromkeys(cs.methods))
+    methods = cs.method_list
     if n_max is None:
-        n_max = max(cs.index(m).size for m in methods)
+        n_max = max(cs.trial_index(m).size for m in methods)
     rows = []
     for m in methods:
-        point, reps = cs.effective(m)
+        point, reps = cs.effective_trials(m)
+        n_configs = cs.index(m).size
         if relative:
             point, reps = point - cs.sft_point, reps - cs.sft_reps[:, None]
         for replace in (False, True):
@@ -124,8 +129,8 @@ def budget_curves(cs: ConfigScores, n_max: int | None = None,
             lo, hi = cs.interval(rep_curves)
             for n in range(1, n_max + 1):
                 rows.append(dict(method=m, n=n, replace=replace, estimate=est[n - 1],
-                                 lo=lo[n - 1], hi=hi[n - 1], n_configs=point.size,
-                                 relative=relative))
+                                 lo=lo[n - 1], hi=hi[n - 1], n_configs=n_configs,
+                                 n_pool=point.size, relative=relative))
     return pd.DataFrame(rows)
 
 
@@ -134,15 +139,15 @@ def budget_table(cs: ConfigScores, budgets=(1, 3, 5, 10), replace: bool = False,
     """Per method and budget n: expected best score (with interval) and the risk of ending at or
     below the SFT model (or ``target``): ``1 - prob_beat``, with interval.
 
-    Columns: method, n, n_configs, exhausted (n > grid size, without replacement),
+    Columns: method, n, n_configs, n_pool, exhausted (n > pool size, without replacement),
     expected_best, expected_best_lo, expected_best_hi, risk_below, risk_below_lo, risk_below_hi.
     """
     rows = []
     t_point = cs.sft_point if target is None else target
     t_reps = cs.sft_reps if target is None else np.full(cs.n_boot, target)
     n_max = max(budgets)
-    for m in dict.fromkeys(cs.methods):
-        point, reps = cs.effective(m)
+    for m in cs.method_list:
+        point, reps = cs.effective_trials(m)
         est = expected_max_curve(point, n_max, replace)
         rep_curves = expected_max_curve(reps, n_max, replace)
         lo, hi = cs.interval(rep_curves)
@@ -151,7 +156,8 @@ def budget_table(cs: ConfigScores, budgets=(1, 3, 5, 10), replace: bool = False,
             risk_reps = 1.0 - prob_beat(reps, t_reps, n, replace)
             r_lo, r_hi = cs.interval(risk_reps)
             rows.append(dict(
-                method=m, n=n, n_configs=point.size, exhausted=(not replace and n > point.size),
+                method=m, n=n, n_configs=cs.index(m).size, n_pool=point.size,
+                exhausted=(not replace and n > point.size),
                 expected_best=est[n - 1], expected_best_lo=lo[n - 1], expected_best_hi=hi[n - 1],
                 risk_below=risk, risk_below_lo=float(r_lo), risk_below_hi=float(r_hi),
             ))
@@ -162,18 +168,18 @@ def trials_to_beat_table(cs: ConfigScores, prob: float = 0.95, replace: bool = F
                          target: float | None = None) -> pd.DataFrame:
     """Per method: trials needed to beat SFT (or ``target``) with probability ``prob``.
 
-    Columns: method, n_configs, trials, trials_lo, trials_hi (NaN: no budget reaches ``prob``;
-    the interval bounds use NaN as +infinity).
+    Columns: method, n_configs, n_pool, trials, trials_lo, trials_hi (NaN: no budget reaches
+    ``prob``; the interval bounds use NaN as +infinity).
     """
     t_point = cs.sft_point if target is None else target
     t_reps = cs.sft_reps if target is None else np.full(cs.n_boot, target)
     rows = []
-    for m in dict.fromkeys(cs.methods):
-        point, reps = cs.effective(m)
+    for m in cs.method_list:
+        point, reps = cs.effective_trials(m)
         est = float(trials_to_beat(point, t_point, prob, replace))
         rep = trials_to_beat(reps, t_reps, prob, replace)
         lo, hi = cs.interval(np.where(np.isnan(rep), np.inf, rep), method="inverted_cdf")
-        rows.append(dict(method=m, n_configs=point.size, trials=est,
+        rows.append(dict(method=m, n_configs=cs.index(m).size, n_pool=point.size, trials=est,
                          trials_lo=float(lo) if np.isfinite(lo) else np.nan,
                          trials_hi=float(hi) if np.isfinite(hi) else np.nan))
     return pd.DataFrame(rows)

@@ -1,13 +1,15 @@
 """Hyperparameter importance with Optuna over a finished grid.
 
-Each trial of a method becomes a finished Optuna trial (``optuna.trial.create_trial``) with its
-grid axes as parameters and ``mean_score`` as the value; failed/diverged trials enter with state
-FAIL, which Optuna's evaluators ignore (their count is reported beside the importances).
-Learning rate and beta are log-scaled. Evaluators (``optuna.importance``):
+Each grid trial of a method (every seed of every config) becomes a finished Optuna trial
+(``optuna.trial.create_trial``) with the method's grid axes (``analysis.methods``; derived axes
+left out) as parameters and ``mean_score`` as the value; failed/diverged trials enter with state
+FAIL, which Optuna's evaluators ignore (their count is reported beside the importances). An
+axis registered with scale "log" gets a log-scaled distribution. Evaluators
+(``optuna.importance``):
 
 - ``ped_anova``: PED-ANOVA (Watanabe et al., IJCAI 2023): which parameters matter for reaching
   the top ``target_quantile`` of trials, ``max(0.1, 5 / n_complete)`` (it needs >= 5 trials
-  in the top quantile; facts.md); needs more than 5 completed trials.
+  in the top quantile); needs more than 5 completed trials.
 - ``fanova``: fANOVA (Hutter et al., ICML 2014), a random-forest variance decomposition; needs
   scikit-learn, seeded.
 
@@ -22,10 +24,10 @@ import warnings
 
 import pandas as pd
 
-from analysis.load import Study, grid_axes
+from analysis.load import Study
+from analysis.methods import Axis
 from harness.schema import STATUS_OK
 
-LOG_SCALED = ("beta", "learning_rate")
 MIN_COMPLETE_PED = 6
 
 
@@ -34,30 +36,27 @@ def available_evaluators() -> list[str]:
     return ["ped_anova"] + (["fanova"] if importlib.util.find_spec("sklearn") else [])
 
 
-def _distribution(param: str, values):
+def _distribution(axis: Axis, values):
     import optuna
 
-    if param == "epochs":
-        return optuna.distributions.IntDistribution(int(min(values)), int(max(values)))
     low, high = float(min(values)), float(max(values))
-    return optuna.distributions.FloatDistribution(low, high, log=param in LOG_SCALED and low > 0)
+    return optuna.distributions.FloatDistribution(low, high, log=axis.log and low > 0)
 
 
-def grid_study(trials: pd.DataFrame, metric: str = "mean_score"):
-    """An Optuna study (maximize) holding one method's ``trials`` as finished trials."""
+def grid_study(trials: pd.DataFrame, axes: list[Axis], metric: str = "mean_score"):
+    """An Optuna study (maximize) holding one method's ``trials`` as finished trials with
+    ``axes`` as parameters."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    axes = grid_axes(trials)
-    dists = {a: _distribution(a, trials[a].dropna().unique()) for a in axes}
+    dists = {a.name: _distribution(a, trials[a.name].dropna().unique()) for a in axes}
     study = optuna.create_study(direction="maximize")
-    for row in trials.itertuples(index=False):
-        params = {a: (int(getattr(row, a)) if a == "epochs" else float(getattr(row, a)))
-                  for a in axes}
-        ok = row.status == STATUS_OK and not math.isnan(getattr(row, metric))
+    for row in trials.to_dict("records"):
+        params = {a.name: float(row[a.name]) for a in axes}
+        ok = row["status"] == STATUS_OK and not math.isnan(row[metric])
         study.add_trial(optuna.trial.create_trial(
             params=params, distributions=dists,
-            value=float(getattr(row, metric)) if ok else None,
+            value=float(row[metric]) if ok else None,
             state=optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL,
         ))
     return study
@@ -65,12 +64,14 @@ def grid_study(trials: pd.DataFrame, metric: str = "mean_score"):
 
 def param_importances(study: Study, method: str, evaluators=None, seed: int = 0,
                       metric: str = "mean_score") -> pd.DataFrame:
-    """Importance of each grid axis of ``method``. Columns: method, evaluator, param,
-    importance, n_complete, n_failed, note (why an evaluator was skipped; importance NaN)."""
+    """Importance of each grid axis of ``method`` (its grid rows). Columns: method, evaluator,
+    param, importance, n_complete, n_failed, note (why an evaluator was skipped; importance
+    NaN)."""
     import optuna
 
     trials = study.method_trials(method)
-    axes = grid_axes(trials)
+    axis_objs = study.info(method).varying(trials)
+    axes = [a.name for a in axis_objs]
     evaluators = available_evaluators() if evaluators is None else list(evaluators)
     n_complete = int((trials["status"] == STATUS_OK).sum())
     n_failed = len(trials) - n_complete
@@ -80,7 +81,7 @@ def param_importances(study: Study, method: str, evaluators=None, seed: int = 0,
         return pd.DataFrame([dict(base, evaluator=e, param=None, importance=math.nan,
                                   note="a single config: nothing to attribute")
                              for e in evaluators])
-    ostudy = grid_study(trials, metric)
+    ostudy = grid_study(trials, axis_objs, metric)
     for name in evaluators:
         note = None
         if name == "ped_anova":

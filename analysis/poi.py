@@ -3,8 +3,9 @@
 ``P(X > Y) = mean over all pairs (x, y) of 1[x > y] + 0.5 * 1[x = y]``, per task, averaged over
 tasks. Here X and Y are the configs of two methods and the single task is the eval set, so PoI is
 the chance that a config drawn at random from method A's grid scores above one drawn from B's.
-Failed/diverged configs sit at the failure floor (two failures tie). ``IQM = trim_mean(x, 0.25)``.
-Intervals come from the shared prompt bootstrap (``analysis.scores``).
+A config's score is its seeds' mean; configs that never completed sit at the failure floor (two
+failures tie). ``IQM = trim_mean(x, 0.25)``. Intervals come from the shared hierarchical
+bootstrap over seeds and prompts (``analysis.scores``).
 """
 
 from __future__ import annotations

@@ -1,17 +1,21 @@
 """Recommendations: which method to start with, a robust starting config, ranges worth searching.
 
+The axes are each method's grid axes (``analysis.methods``: registered in study.json, derived
+axes left out because they move with the others); callers pass them as ``{method: [names]}``.
+
 - Robust starting config: each config's *neighbourhood score* is
-  ``0.5 * score(config) + 0.5 * mean(score(neighbours))`` (failures at the floor), where the
-  neighbours are the configs one grid step away on exactly one axis, plus repeats of the same
-  config under other seeds; a config without neighbours keeps its own score. The recommended
-  start maximises it among completed configs, so a lone lucky config surrounded by poor ones
-  loses to a good config in a good region. Ties: the config's own score, then trial_id.
+  ``0.5 * score(config) + 0.5 * mean(score(neighbours))`` (a config's score is its seeds' mean,
+  failures at the floor), where the neighbours are the configs one grid step away on exactly
+  one axis; a config without neighbours keeps its own score. The recommended start maximises it
+  among completed configs, so a lone lucky config surrounded by poor ones loses to a good config
+  in a good region. Ties: the config's own score, then its first trial_id.
 - Ranges worth searching: per axis, the grid values present among the top quarter of configs by
   score (at least 3 configs; completed ones only).
-- Which method: the highest expected best-of-n score (without replacement,
-  ``analysis.expected_max``) at ``budget`` trials. The comparison with every other method is
-  paired over the prompt bootstrap: the difference of expected bests, its interval, the share of
-  replicates where the leader is ahead, and whether the two marginal intervals overlap.
+- Which method: the highest expected best-of-n score (without replacement over (config, seed)
+  trials, ``analysis.expected_max``) at ``budget`` trials. The comparison with every other
+  method is paired over the bootstrap replicates: the difference of expected bests, its
+  interval, the share of replicates where the leader is ahead, and whether the two marginal
+  intervals overlap.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.expected_max import expected_max_curve
-from analysis.load import GRID_AXES, grid_axes
 from analysis.scores import ConfigScores
 from harness.schema import STATUS_OK
 
@@ -31,10 +34,10 @@ TOP_SHARE = 0.25
 MIN_TOP = 3
 
 
-def neighbourhoods(configs: pd.DataFrame) -> list[np.ndarray]:
+def neighbourhoods(configs: pd.DataFrame, axes) -> list[np.ndarray]:
     """For each row of one method's ``configs`` (positional), the positions of its neighbourhood
-    (itself, repeats, and configs one grid step away along one axis)."""
-    axes = grid_axes(configs)
+    (itself and the configs one grid step away along one of ``axes``)."""
+    axes = [a for a in axes if a in configs]
     if not axes:
         return [np.arange(len(configs)) for _ in range(len(configs))]
     idx = np.stack([
@@ -55,50 +58,57 @@ def _robust(values: np.ndarray, hoods: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def neighbourhood_scores(configs: pd.DataFrame, reps: np.ndarray | None = None):
+def neighbourhood_scores(configs: pd.DataFrame, axes, reps: np.ndarray | None = None):
     """Neighbourhood score of each config: (C,), and (B, C) for replicates ``reps`` (B, C)."""
-    hoods = neighbourhoods(configs)
+    hoods = neighbourhoods(configs, axes)
     point = _robust(configs["score"].to_numpy(float), hoods)
     if reps is None:
         return point
     return point, _robust(np.asarray(reps, float), hoods)
 
 
-def start_configs(configs: pd.DataFrame, cs: ConfigScores) -> pd.DataFrame:
+def start_configs(configs: pd.DataFrame, cs: ConfigScores, axes: dict,
+                  columns=()) -> pd.DataFrame:
     """Per method the recommended starting config, chosen among the configs that completed.
 
-    Columns: method, trial_id, the hyperparameters, status, score (+lo/hi), neighbourhood
-    (+lo/hi), n_neighbours, rank_by_score (1 = best), best_score. A method none of whose trials
-    completed gets a row with trial_id None and NaN numbers.
+    ``axes``: {method: grid axis names}; ``columns``: further columns of ``configs`` to carry
+    (every axis column, so the start prints every axis). Columns: method, config_id, trial_id,
+    the axis columns, status, n_seeds, score (+lo/hi), neighbourhood (+lo/hi), n_neighbours,
+    rank_by_score (1 = best), best_score. A method none of whose configs completed gets a row
+    with config_id None.
     """
+    axis_cols = list(dict.fromkeys([a for names in axes.values() for a in names]
+                                   + list(columns)))
     rows = []
     for m in dict.fromkeys(configs["method"]):
         sub = configs[configs["method"] == m].reset_index(drop=True)
         _, reps = cs.effective(m)
-        hoods = neighbourhoods(sub)
-        hood, hood_reps = neighbourhood_scores(sub, reps)
+        hoods = neighbourhoods(sub, axes.get(m, []))
+        hood, hood_reps = neighbourhood_scores(sub, axes.get(m, []), reps)
         candidates = [i for i in range(len(sub)) if sub.at[i, "status"] == STATUS_OK]
         if not candidates:
-            rows.append(dict(method=m, trial_id=None, status="none completed"))
+            rows.append(dict(method=m, config_id=None, trial_id=None, status="none completed"))
             continue
         i = min(candidates, key=lambda i: (-hood[i], -sub.at[i, "score"], sub.at[i, "trial_id"]))
         h_lo, h_hi = cs.interval(hood_reps[:, i])
         rank = int((sub["score"] > sub.at[i, "score"]).sum()) + 1
-        row = {k: sub.at[i, k] for k in ("trial_id", *GRID_AXES, "status")}
+        row = {k: sub.at[i, k] for k in ("config_id", "trial_id", *axis_cols, "status",
+                                         "n_seeds") if k in sub}
         rows.append(dict(method=m, **row, score=float(sub.at[i, "score"]),
                          score_lo=float(sub.at[i, "score_lo"]),
                          score_hi=float(sub.at[i, "score_hi"]),
                          neighbourhood=float(hood[i]), neighbourhood_lo=float(h_lo),
                          neighbourhood_hi=float(h_hi), n_neighbours=len(hoods[i]) - 1,
                          rank_by_score=rank, best_score=float(sub["score"].max())))
-    cols = ["method", "trial_id", *GRID_AXES, "status", "score", "score_lo", "score_hi",
-            "neighbourhood", "neighbourhood_lo", "neighbourhood_hi", "n_neighbours",
-            "rank_by_score", "best_score"]
+    cols = ["method", "config_id", "trial_id", *axis_cols, "status", "n_seeds", "score",
+            "score_lo", "score_hi", "neighbourhood", "neighbourhood_lo", "neighbourhood_hi",
+            "n_neighbours", "rank_by_score", "best_score"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
-def search_ranges(configs: pd.DataFrame) -> pd.DataFrame:
-    """Per method and grid axis: the values seen among the top quarter of configs by score.
+def search_ranges(configs: pd.DataFrame, axes: dict) -> pd.DataFrame:
+    """Per method and grid axis (``axes``: {method: names}): the values seen among the top
+    quarter of configs by score.
 
     Columns: method, param, values (sorted list), low, high, grid_values, full_grid, n_top.
     """
@@ -110,8 +120,10 @@ def search_ranges(configs: pd.DataFrame) -> pd.DataFrame:
             continue
         n_top = min(len(done), max(MIN_TOP, math.ceil(TOP_SHARE * len(sub))))
         top = done.sort_values(["score", "trial_id"], ascending=[False, True]).head(n_top)
-        for a in grid_axes(sub):
+        for a in axes.get(m, []):
             grid = sorted(sub[a].dropna().unique())
+            if len(grid) < 2:
+                continue
             vals = sorted(top[a].dropna().unique())
             rows.append(dict(method=m, param=a, values=vals, low=min(vals), high=max(vals),
                              grid_values=grid, full_grid=(vals == grid), n_top=n_top))
@@ -138,11 +150,11 @@ def choose_method(cs: ConfigScores, budget: int = 3, budgets=(1, 3, 5, 10)) -> M
     (+lo/hi), p_ahead (share of replicates with the leader ahead), overlap (marginal intervals
     overlap), separated (the difference interval excludes 0).
     """
-    methods = list(dict.fromkeys(cs.methods))
+    methods = cs.method_list
     n_max = max(max(budgets), budget)
     curves, rep_curves = {}, {}
     for m in methods:
-        point, reps = cs.effective(m)
+        point, reps = cs.effective_trials(m)
         curves[m] = expected_max_curve(point, n_max)
         rep_curves[m] = expected_max_curve(reps, n_max)
     # A method with no completed trial has nothing to start from; it leads only if none has.

@@ -1,9 +1,10 @@
-"""Hyperparameter sensitivity: a metric by each hyperparameter value, spread over the others
-(the paper's Figs. 4-7), and 2-D tables such as beta x learning_rate.
+"""Hyperparameter sensitivity: a metric by each value of an axis, spread over the other axes
+(the paper's Figs. 4-7), and 2-D tables of two axes.
 
-Each config contributes its ``score`` (mean score with failed/diverged trials at the failure
-floor, ``analysis.performance.config_table``) or, for other metrics, its value when ok (failed
-trials have none and are counted in ``n_failed``/``n_diverged`` instead).
+Each config contributes its ``score`` (its seeds' mean score, failed/diverged seeds at the
+failure floor, ``analysis.performance.config_table``) or, for other metrics, its value over the
+completed seeds (failed trials have none and are counted in ``n_failed``/``n_diverged``).
+The axes are the method's (``analysis.methods.MethodInfo``), never named here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.load import grid_axes
+from analysis.methods import MethodInfo
 from harness.schema import STATUS_DIVERGED, STATUS_FAILED
 
 AGGREGATES = ("mean", "median", "min", "max")
@@ -32,14 +33,17 @@ def sensitivity_table(configs: pd.DataFrame, method: str, param: str,
     grouped = rows.groupby(param, sort=True)
     out = grouped[metric].agg(list(AGGREGATES))
     out.insert(0, "n", grouped.size())
-    out.insert(1, "n_failed", grouped["status"].agg(lambda s: int((s == STATUS_FAILED).sum())))
-    out.insert(2, "n_diverged", grouped["status"].agg(lambda s: int((s == STATUS_DIVERGED).sum())))
+    for i, (col, status) in enumerate((("n_failed", STATUS_FAILED),
+                                       ("n_diverged", STATUS_DIVERGED)), start=1):
+        if col in rows:  # a config table counts failed seeds per config
+            out.insert(i, col, grouped[col].sum().astype(int))
+        else:
+            out.insert(i, col, grouped["status"].agg(lambda s, st=status: int((s == st).sum())))
     return out.reset_index()
 
 
-def grid_table(configs: pd.DataFrame, method: str, rows: str = "beta",
-               cols: str = "learning_rate", metric: str = "score",
-               agg: str = "mean") -> pd.DataFrame:
+def grid_table(configs: pd.DataFrame, method: str, rows: str, cols: str,
+               metric: str = "score", agg: str = "mean") -> pd.DataFrame:
     """2-D table of ``agg`` of ``metric`` over the other hyperparameters, ``rows`` x ``cols``."""
     if agg not in AGGREGATES:
         raise ValueError(f"agg must be one of {AGGREGATES}, got {agg!r}")
@@ -50,14 +54,12 @@ def grid_table(configs: pd.DataFrame, method: str, rows: str = "beta",
     return sub.pivot_table(index=rows, columns=cols, values=metric, aggfunc=agg)
 
 
-def sensitivity_params(configs: pd.DataFrame, method: str) -> list[str]:
-    """Hyperparameters worth a sensitivity panel for ``method``: its grid axes, plus the absolute
-    ``gamma`` when SimPO's axis is gamma/beta (the paper plots score against gamma)."""
-    sub = configs[configs["method"] == method]
-    axes = grid_axes(sub)
-    if "gamma_beta_ratio" in axes and sub["gamma"].nunique() > 1:
-        axes.insert(axes.index("gamma_beta_ratio") + 1, "gamma")
-    return axes
+def sensitivity_params(info: MethodInfo, configs: pd.DataFrame) -> list[str]:
+    """Axes worth a sensitivity panel for ``info``'s method: every axis whose values vary over
+    its configs, derived ones included (the paper plots SimPO's score against the absolute
+    gamma as well as against gamma/beta), in display order."""
+    sub = configs[configs["method"] == info.name]
+    return [a.name for a in info.varying(sub, derived=True)]
 
 
 def value_spread(configs: pd.DataFrame, method: str, param: str, metric: str = "score") -> float:
@@ -66,3 +68,20 @@ def value_spread(configs: pd.DataFrame, method: str, param: str, metric: str = "
     table = sensitivity_table(configs, method, param, metric)
     med = table["median"].to_numpy(float)
     return float(np.nanmax(med) - np.nanmin(med)) if med.size else np.nan
+
+
+def top_two_axes(importances: pd.DataFrame, method: str, axes: list[str]) -> tuple | None:
+    """The two of ``axes`` (``method``'s grid axes, display order) with the highest mean
+    importance over the evaluators (``importance_table``), kept in display order: the rows and
+    columns of its 2-D table. The first two axes when fewer than two importances exist; None
+    for a grid with fewer than two axes."""
+    if len(axes) < 2:
+        return None
+    imp = importances[importances["method"] == method]
+    mean = imp.groupby("param")["importance"].mean().reindex(axes)
+    if mean.notna().sum() >= 2:
+        top = set(mean.sort_values(ascending=False, kind="stable").index[:2])
+        pair = [a for a in axes if a in top]
+    else:
+        pair = list(axes[:2])
+    return pair[0], pair[1]

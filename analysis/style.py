@@ -1,33 +1,32 @@
 """One colour and one display name per method everywhere, axis labels with units, number format.
 
-Known methods (``harness.schema.METHODS``) have fixed colours; a method added later takes the next
-colour of a colour-blind-safe palette in alphabetical order, so its colour is stable too.
+Colours (``method_palette``): the three methods of the original study keep their colours (DPO
+blue, LN-DPO orange, SimPO green, seaborn "colorblind"); every other method takes, in the
+study's method order, the next unused colour of that colour-blind-safe palette (its two pale
+colours last), then of a second set of dark hues, then evenly spaced HUSL hues, so no two
+methods share a colour and the same study always gets the same colours. Display names come
+from study.json (``Study.labels``).
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-
-# seaborn "colorblind": blue, orange, green for DPO, LN-DPO, SimPO.
+# seaborn "colorblind"; its first three are the original three methods'.
 _PALETTE = ["#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161", "#FBAFE4",
             "#949494", "#ECE133", "#56B4E9"]
-METHOD_COLORS = {"dpo": _PALETTE[0], "ln_dpo": _PALETTE[1], "simpo": _PALETTE[2]}
-METHOD_LABELS = {"dpo": "DPO", "ln_dpo": "LN-DPO", "simpo": "SimPO", "sft": "SFT"}
+_EXTRA = ["#332288", "#882255", "#999933", "#6A3D9A", "#B15928", "#117733"]
+_PALE = ("#FBAFE4", "#ECE133")  # hard to read as text on white: used last
+FIXED_COLORS = {"dpo": _PALETTE[0], "ln_dpo": _PALETTE[1], "simpo": _PALETTE[2]}
 SFT_COLOR = "#333333"
 FAILED_COLOR = "#B00020"
+SFT = "sft"
 
-PARAM_LABELS = {
-    "beta": "β",
-    "gamma": "γ (SimPO target margin)",
-    "gamma_beta_ratio": "γ/β",
-    "learning_rate": "learning rate",
-    "epochs": "epochs",
-}
 METRIC_LABELS = {
     "score": "mean gold score (reward units)",
     "mean_score": "mean gold score (reward units)",
@@ -36,7 +35,6 @@ METRIC_LABELS = {
     "kl": "KL to SFT (nats per response)",
     "mean_kl": "mean KL to SFT (nats per response)",
     "kl_per_token": "per-token KL to SFT (nats/token)",
-    "mean_kl_per_token": "mean per-token KL (nats/token)",
     "win_vs_chosen": "win rate vs dataset's chosen",
     "win_vs_sft": "win rate vs SFT",
 }
@@ -46,24 +44,47 @@ RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fonts
       "axes.spines.right": False, "figure.dpi": 100, "savefig.dpi": 130}
 
 
-def method_color(method: str) -> str:
-    if method in METHOD_COLORS:
-        return METHOD_COLORS[method]
-    if method == "sft":
-        return SFT_COLOR
-    return _PALETTE[3 + sum(map(ord, method)) % (len(_PALETTE) - 3)]
+@dataclass(frozen=True)
+class Palette:
+    """Colour and display name of each method (and of the SFT model)."""
+
+    colors: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+
+    def color(self, method: str) -> str:
+        if method == SFT:
+            return SFT_COLOR
+        if method in self.colors:
+            return self.colors[method]
+        return method_palette([*self.colors, method]).colors[method]
+
+    def label(self, method: str) -> str:
+        if method == SFT:
+            return "SFT"
+        return self.labels.get(method, method)
+
+    def __contains__(self, method: str) -> bool:
+        return method in self.colors
 
 
-def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+def method_palette(methods, labels: dict | None = None) -> Palette:
+    """Colours for ``methods`` in this order (see the module docstring) and their labels."""
+    methods = [m for m in dict.fromkeys(methods) if m != SFT]
+    colors = {m: FIXED_COLORS[m] for m in methods if m in FIXED_COLORS}
+    free = [c for c in _PALETTE + _EXTRA if c not in FIXED_COLORS.values() and c not in _PALE]
+    free += list(_PALE)
+    rest = [m for m in methods if m not in colors]
+    if len(rest) > len(free):
+        import seaborn as sns
+
+        free += [mpl.colors.to_hex(c) for c in sns.color_palette("husl", len(rest) - len(free))]
+    colors.update(zip(rest, free))
+    return Palette(colors={m: colors[m] for m in methods}, labels=dict(labels or {}))
 
 
-def palette(methods) -> dict[str, str]:
-    return {m: method_color(m) for m in methods}
-
-
-def param_label(param: str) -> str:
-    return PARAM_LABELS.get(param, param)
+def palette_for(data_methods, palette: Palette | None) -> Palette:
+    """``palette`` or, without one, a palette of the methods in the data (their order)."""
+    return palette if palette is not None else method_palette(data_methods)
 
 
 def metric_label(metric: str) -> str:
@@ -82,13 +103,14 @@ def fmt_value(v) -> str:
     return f"{v:.3g}"
 
 
-def config_label(row, params=None) -> str:
-    """Short text for a config, e.g. 'β=0.1, learning rate=6e-07, epochs=2' (``params``
-    default: every hyperparameter the row has a value for)."""
-    from analysis.load import GRID_AXES
-
-    params = [p for p in (params or GRID_AXES) if p in row and not _isnan(row[p])]
-    return ", ".join(f"{param_label(p).split(' (')[0]}={fmt_value(row[p])}" for p in params)
+def config_label(row, axes) -> str:
+    """Short text for a config, e.g. 'β=0.1, learning rate=6e-07, epochs=2': every axis of
+    ``axes`` (``analysis.methods.Axis``, display order) the row has a value for."""
+    parts = []
+    for a in axes:
+        if a.name in row and not _isnan(row[a.name]):
+            parts.append(f"{a.text}={fmt_value(row[a.name])}")
+    return ", ".join(parts)
 
 
 def _isnan(v) -> bool:
@@ -96,6 +118,10 @@ def _isnan(v) -> bool:
         return bool(np.isnan(float(v)))
     except (TypeError, ValueError):
         return v is None
+
+
+def legend_columns(n: int, max_cols: int = 4) -> int:
+    return max(1, min(n, max_cols))
 
 
 def styled(fn):

@@ -1,8 +1,10 @@
 """The paper's tables as numeric DataFrames (formatting lives in ``analysis.fmt``).
 
-- ``best_config_table``: the best config per method with all model metrics (Table 1 shape):
-  the reference method (DPO when present, else the first) in absolute values, the others as
+- ``best_configs`` / ``best_config_table``: the best config per method with the model metrics
+  (Table 1 shape): the reference method (the study's first) in absolute values, the others as
   relative change ``100 * (x - x_ref) / |x_ref|``; ``absolute=True`` gives absolute values.
+  The grid selects the config; its metrics come from its confirmation runs when the study has
+  them, else from its grid seeds (then they are selection-biased: ``analysis.confirm``).
 - ``head_to_head_table``: win rates between methods, best and top-25% configs, raw and LC with
   intervals (Table 3 shape), one row per ordered method pair.
 - ``method_table``: per method trials ok / failed / diverged, share below SFT, IQM, best.
@@ -13,41 +15,52 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.confirm import estimate_trials
 from analysis.load import Study
-from analysis.topk import representatives
-from harness.schema import MODEL_METRICS
+from analysis.performance import config_metrics
 
-TABLE1_METRICS = ("mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "mean_kl_per_token",
+TABLE1_METRICS = ("mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "kl_per_token",
                   "mean_length")
 
 
-def best_configs(study: Study) -> pd.DataFrame:
-    """The best (rank-1) trial of every method with its hyperparameters and model metrics."""
-    reps = representatives(study)
-    best = reps[reps["role"] == "best"][["method", "trial_id"]]
-    return best.merge(study.trials, on=["method", "trial_id"], how="left")[
-        ["method", "trial_id", "status", "beta", "gamma", "gamma_beta_ratio", "learning_rate",
-         "epochs", *MODEL_METRICS]].reset_index(drop=True)
+def best_configs(study: Study, reps: pd.DataFrame) -> pd.DataFrame:
+    """The best config of every method (``reps``: ``analysis.topk.representatives``) with its
+    axis values and model metrics estimated from ``estimate_trials``: columns method,
+    config_id, trial_id, status, source ("confirm" | "grid"), n_runs, the axes, the metrics."""
+    best = reps[reps["role"] == "best"]
+    axes = [c for c in reps.columns if c not in ("method", "role", "config_id", "trial_id",
+                                                  "rank", "n_configs", "score", "n_seeds",
+                                                  "status")]
+    rows = []
+    for r in best.to_dict("records"):
+        source, ids = estimate_trials(study, r["config_id"])
+        trials = study.trials[study.trials["trial_id"].isin(ids)]
+        rows.append({"method": r["method"], "config_id": r["config_id"],
+                     "trial_id": r["trial_id"], "status": r["status"], "source": source,
+                     "n_runs": len(ids), **{a: r[a] for a in axes}, **config_metrics(trials)})
+    return pd.DataFrame(rows)
 
 
-def reference_method(study: Study) -> str:
-    return "dpo" if "dpo" in study.methods else study.methods[0]
+def reference_method(methods) -> str:
+    """Table 1's reference row: the study's first method."""
+    return list(methods)[0]
 
 
-def best_config_table(study: Study, absolute: bool = False,
+def best_config_table(best: pd.DataFrame, absolute: bool = False,
                       metrics=TABLE1_METRICS) -> pd.DataFrame:
-    """Rows: methods; columns: ``metrics``. Relative rows hold % change vs the reference."""
-    best = best_configs(study).set_index("method")[list(metrics)].astype(float)
+    """Rows: methods (``best``: ``best_configs``); columns: ``metrics``. Relative rows hold %
+    change vs the reference."""
+    table = best.set_index("method")[list(metrics)].astype(float)
     if absolute:
-        return best
-    ref = reference_method(study)
-    out = best.copy()
-    base = best.loc[ref]
-    for m in best.index:
+        return table
+    ref = reference_method(table.index)
+    out = table.copy()
+    base = table.loc[ref]
+    for m in table.index:
         if m == ref:
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
-            out.loc[m] = 100.0 * (best.loc[m] - base) / base.abs()
+            out.loc[m] = 100.0 * (table.loc[m] - base) / base.abs()
     return out
 
 
@@ -71,7 +84,8 @@ def head_to_head_table(h2h: pd.DataFrame, include_sft: bool = False) -> pd.DataF
 
 def method_table(performance: pd.DataFrame) -> pd.DataFrame:
     """The per-method summary (``performance_table``) restricted to the report's columns."""
-    return performance[["method", "n_trials", "n_ok", "n_failed", "n_diverged",
+    return performance[["method", "n_configs", "n_seeds", "n_trials", "n_ok", "n_failed",
+                        "n_diverged",
                         "share_below_sft", "share_below_sft_lo", "share_below_sft_hi",
                         "iqm", "iqm_lo", "iqm_hi", "best", "best_lo", "best_hi",
                         "best_trial_id"]].copy()

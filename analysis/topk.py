@@ -1,10 +1,13 @@
-"""Top-k% configs by mean score, and the samples of the configs in each bin (the paper's Fig. 2-3).
+"""Top-k% configs by score, and the samples of the configs in each bin (the paper's Fig. 2-3).
 
-Ranking: ``mean_score`` descending, failed/diverged trials (no score) last, ties broken by
-``trial_id`` ascending, so the order never depends on row order. The top-k% bin of a method with
-N trials holds the first ``ceil(k/100 * N)`` of that ranking (at least one). The method's
-representative configs (the paper's Table 3): ``best`` = rank 1 and ``top25`` = the config at the
-75th percentile, i.e. the last one of the top-25% bin, rank ``ceil(0.25 * N)``.
+Ranking (``rank_configs``): a config's grid ``score`` (mean over its seeds, failures at the
+floor; ``analysis.performance.config_table``) descending, configs that never completed last,
+ties broken by the config's first ``trial_id`` ascending, so the order never depends on row
+order. The top-k% bin of a method with N configs holds the first ``ceil(k/100 * N)`` of that
+ranking (at least one). The method's representative configs (the paper's Table 3): ``best`` =
+rank 1 and ``top25`` = the config at the 75th percentile, i.e. the last one of the top-25% bin,
+rank ``ceil(0.25 * N)``. Selection uses the grid rows only; estimates for the selected configs
+come from confirmation runs when the study has them (``analysis.confirm``).
 """
 
 from __future__ import annotations
@@ -15,71 +18,78 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import Study
+from harness.schema import STATUS_OK
 
 DEFAULT_KS = (1, 5, 10, 25)
 ROLES = {"best": None, "top25": 25}
 
 
-def rank_trials(trials: pd.DataFrame, by: str = "mean_score") -> pd.DataFrame:
-    """``trials`` (one method) in rank order with a 1-based ``rank`` column."""
-    key = trials[by].astype(float).fillna(-np.inf)
-    order = pd.DataFrame({"key": -key.to_numpy(), "trial_id": trials["trial_id"].to_numpy()},
-                         index=trials.index).sort_values(["key", "trial_id"], kind="stable")
-    ranked = trials.loc[order.index].copy()
+def rank_configs(configs: pd.DataFrame, by: str = "score") -> pd.DataFrame:
+    """``configs`` (one method) in rank order with a 1-based ``rank`` column."""
+    key = configs[by].astype(float).where(configs["status"] == STATUS_OK, -np.inf)
+    order = pd.DataFrame({"key": -key.fillna(-np.inf).to_numpy(),
+                          "trial_id": configs["trial_id"].to_numpy()},
+                         index=configs.index).sort_values(["key", "trial_id"], kind="stable")
+    ranked = configs.loc[order.index].copy()
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     return ranked
 
 
-def bin_size(n_trials: int, k: float) -> int:
+def bin_size(n: int, k: float) -> int:
     """``ceil(k% x N)``, at least 1 (``k`` in percent)."""
-    return max(1, math.ceil(k / 100.0 * n_trials - 1e-9))
+    return max(1, math.ceil(k / 100.0 * n - 1e-9))
 
 
-def top_k(trials: pd.DataFrame, k: float, by: str = "mean_score") -> pd.DataFrame:
-    """The top ``k``% trials of one method's ``trials`` (``ceil(k% x N)`` rows, rank order)."""
-    return rank_trials(trials, by).head(bin_size(len(trials), k))
+def top_k(configs: pd.DataFrame, k: float, by: str = "score") -> pd.DataFrame:
+    """The top ``k``% of one method's ``configs`` (``ceil(k% x N)`` rows, rank order)."""
+    return rank_configs(configs, by).head(bin_size(len(configs), k))
 
 
-def representatives(study: Study, by: str = "mean_score") -> pd.DataFrame:
-    """Per method the ``best`` and ``top25`` trial. Columns: method, role, trial_id, rank,
-    n_trials, mean_score, status, and the hyperparameters."""
+def representatives(configs: pd.DataFrame, axes=()) -> pd.DataFrame:
+    """Per method the ``best`` and ``top25`` config of ``configs`` (``config_table``). Columns:
+    method, role, config_id, trial_id, rank, n_configs, score, n_seeds, status, then the
+    ``axes`` columns (``analysis.performance.axis_columns``)."""
     rows = []
-    for m in study.methods:
-        ranked = rank_trials(study.method_trials(m), by)
+    fixed = ["method", "role", "config_id", "trial_id", "rank", "n_configs", "score", "n_seeds",
+             "status"]
+    axes = [a for a in axes if a in configs.columns]
+    for m in dict.fromkeys(configs["method"]):
+        ranked = rank_configs(configs[configs["method"] == m])
         for role, k in ROLES.items():
             r = 1 if k is None else bin_size(len(ranked), k)
-            row = ranked.iloc[r - 1].to_dict()
-            rows.append({"method": m, "role": role, "n_trials": len(ranked), **row})
-    cols = ["method", "role", "trial_id", "rank", "n_trials", "mean_score", "status", "beta",
-            "gamma", "gamma_beta_ratio", "learning_rate", "epochs"]
-    return pd.DataFrame(rows)[cols]
+            row = ranked.iloc[r - 1]
+            rows.append({"method": m, "role": role, "n_configs": len(ranked),
+                         **{c: row[c] for c in fixed[2:] if c != "n_configs"},
+                         **{a: row[a] for a in axes}})
+    return pd.DataFrame(rows, columns=fixed + axes)
 
 
-def top_k_samples(study: Study, ks=DEFAULT_KS, columns=("length", "kl", "kl_per_token"),
-                  by: str = "mean_score") -> pd.DataFrame:
-    """Samples of the configs in each method's top-k% bin, pooled over prompts.
-
-    Long table: method, k, trial_id, prompt_id, the ``columns``; bins overlap (top 1% is inside
-    top 5%). Bin sizes are in ``top_k_counts``.
-    """
+def top_k_samples(study: Study, configs: pd.DataFrame, ks=DEFAULT_KS,
+                  columns=("length", "kl", "kl_per_token")) -> pd.DataFrame:
+    """Per-prompt samples of every grid trial (all seeds) of the configs in each method's
+    top-k% bin. Long table: method, k, trial_id, prompt_id, the ``columns``; bins overlap (top
+    1% is inside top 5%). Bin sizes are in ``top_k_counts``."""
+    grid = study.grid
     frames = []
-    for m in study.methods:
-        ranked = rank_trials(study.method_trials(m), by)
+    for m in dict.fromkeys(configs["method"]):
+        ranked = rank_configs(configs[configs["method"] == m])
         for k in ks:
-            ids = ranked["trial_id"].head(bin_size(len(ranked), k))
+            cfgs = ranked["config_id"].head(bin_size(len(ranked), k))
+            ids = grid.loc[grid["config_id"].isin(cfgs), "trial_id"]
             sel = study.samples[study.samples["trial_id"].isin(ids)]
             frames.append(sel[["trial_id", "prompt_id", *columns]].assign(method=m, k=k))
     out = pd.concat(frames, ignore_index=True)
     return out[["method", "k", "trial_id", "prompt_id", *columns]]
 
 
-def top_k_counts(study: Study, ks=DEFAULT_KS, by: str = "mean_score") -> pd.DataFrame:
-    """Per method and k: n_trials, n_configs (= ceil(k% x N)) and n_with_samples (ok ones)."""
+def top_k_counts(configs: pd.DataFrame, ks=DEFAULT_KS) -> pd.DataFrame:
+    """Per method and k: n_grid (configs in the grid), n_configs (= ceil(k% x N), in the bin)
+    and n_with_samples (those with a completed seed)."""
     rows = []
-    for m in study.methods:
-        ranked = rank_trials(study.method_trials(m), by)
+    for m in dict.fromkeys(configs["method"]):
+        ranked = rank_configs(configs[configs["method"] == m])
         for k in ks:
             sel = ranked.head(bin_size(len(ranked), k))
-            rows.append(dict(method=m, k=k, n_trials=len(ranked), n_configs=len(sel),
-                             n_with_samples=int((sel["status"] == "ok").sum())))
+            rows.append(dict(method=m, k=k, n_grid=len(ranked), n_configs=len(sel),
+                             n_with_samples=int((sel["status"] == STATUS_OK).sum())))
     return pd.DataFrame(rows)

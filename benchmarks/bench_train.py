@@ -1,20 +1,23 @@
-"""Benchmark of the training stage: trial cost of DPO, LN-DPO and SimPO (a script, not a test).
+"""Benchmark of the training stage: trial cost of every method of a study (a script, not a test).
 
 Every method trains the same SFT model on the same pairs with the same settings, each trial in
 a FRESH subprocess (so imports, warm-up and peak RSS are comparable), the methods interleaved
-(dpo, ln_dpo, simpo, dpo_live, dpo, ...), and the table reports medians over ``--repeats``::
+(dpo, ln_dpo, simpo, ..., dpo_live, dpo, ...), and the table reports medians over ``--repeats``.
+A method's hyperparameters (learning rate and epochs included) are the first point of its grid
+in ``--study`` (default ``sweeps/family.yaml``: every registered method)::
 
     python benchmarks/bench_train.py                          # the default toy world (artifacts/)
-    python benchmarks/bench_train.py --world DIR --pairs 512 --epochs 1 --batch-size 16 --repeats 3
+    python benchmarks/bench_train.py --world DIR --pairs 512 --batch-size 16 --repeats 3
+    python benchmarks/bench_train.py --study sweeps/quickstart.yaml --methods dpo,simpo,dpo_live
 
 Per method: median seconds per optimizer step (wall and CPU), the trial's wall time
 (``train_policy``: load the policy, tokenize, train; TRL is imported before the clock starts,
 as in a reused Ray worker), the process's wall time (imports included) and its peak RSS.
-DPO and LN-DPO read the shared reference cache, whose one-time cost (a fresh process running
-:func:`harness.reference.build_reference`) is reported on its own;
-``dpo_live`` is DPO with the reference model loaded into the trial and run on every batch (what
-the shared cache replaces). Then the trial-cost ratios against SimPO; the target is <= 1.05 for
-DPO and LN-DPO with the cache.
+Methods that need the reference read the shared reference cache, whose one-time cost (a fresh
+process running :func:`harness.reference.build_reference`) is reported on its own; ``dpo_live``
+is DPO with the reference model loaded into the trial and run on every batch (what the shared
+cache replaces). Then the trial-cost ratios against SimPO; the target is <= 1.05 for the
+reference-based methods with the cache.
 
 ``--threads 1`` (the default) matches a quickstart trial (``cpus_per_trial: 1``: Ray sets
 OMP_NUM_THREADS=1) and is the least sensitive to other load on a shared machine; the load
@@ -35,13 +38,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "BENCH_RESULT "
-HPARAMS = {
-    "dpo": {"beta": 0.1},
-    "ln_dpo": {"beta": 1.0},
-    "simpo": {"beta": 2.0, "gamma_beta_ratio": 0.5},
-    "dpo_live": {"beta": 0.1},
-}
-OBJECTIVE = {"dpo_live": "dpo"}  # variant -> registered objective
+LIVE = "_live"  # "<method>_live": the method with its reference model computed on the fly
+
+
+def first_grid_points(study_path: str) -> dict[str, dict]:
+    """``method -> hyperparameters`` of the first trial of each method's grid in the study."""
+    from harness.config import load_study
+    from harness.grid import expand
+
+    out: dict[str, dict] = {}
+    for spec in expand(load_study(study_path)):
+        out.setdefault(spec.method, spec.hyperparameters())
+    return out
 
 
 # -- worker: one trial (or the reference build) in this fresh process ---------------------------
@@ -88,9 +96,12 @@ def _step_timer():
 def _run_trial(spec: dict) -> dict:
     import harness.train as train_mod
     from harness.models import LOADS, load_causal_lm, peak_memory_mb
+    from harness.objectives import get_objective
     from harness.reference import load_reference
 
     variant = spec["method"]
+    method = variant.removesuffix(LIVE)
+    live = variant != method
     policy = str(Path(spec["world"]) / "sft")
     pairs = _pairs(spec)
     reference = load_reference(spec["reference"])
@@ -98,7 +109,7 @@ def _run_trial(spec: dict) -> dict:
     make_trainer = train_mod._make_trainer
 
     def instrumented(model, tokenizer, rows, args, objective, hparams, reference):
-        if variant == "dpo_live":
+        if live:
             # The slow path the cache replaces: a reference model in the trial, run on every batch.
             from datasets import Dataset
 
@@ -123,19 +134,17 @@ def _run_trial(spec: dict) -> dict:
     train_mod._make_trainer = instrumented
     import harness.preference_trainer  # noqa: F401  (TRL, datasets: imports are not trial cost)
 
-    method = OBJECTIVE.get(variant, variant)
+    needs_reference = get_objective(method).needs_reference
     t0, c0 = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory(prefix="bench-train-") as out:
         result = train_mod.train_policy(
             method=method,
-            hparams=HPARAMS[variant],
-            learning_rate=spec["learning_rate"],
-            epochs=spec["epochs"],
+            hparams=spec["hparams"],
             seed=0,
             training=_training(spec),
             policy_path=policy,
             train_pairs=pairs,
-            reference=reference if variant != "simpo" else None,
+            reference=reference if needs_reference else None,
             output_dir=out,
             dtype=spec["dtype"],
             tensorboard=False,
@@ -238,14 +247,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--world", type=Path, help="a built toy world folder (default: build under artifacts/)"
     )
+    ap.add_argument("--study", default=str(ROOT / "sweeps" / "family.yaml"),
+                    help="each method's hyperparameters: the first point of its grid here")
     ap.add_argument("--pairs", type=int, default=512)
-    ap.add_argument("--epochs", type=float, default=1)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--max-length", type=int, default=128)
-    ap.add_argument("--learning-rate", type=float, default=1e-4)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads per trial")
-    ap.add_argument("--methods", default="dpo,ln_dpo,simpo,dpo_live")
+    ap.add_argument("--methods", help="comma-separated (default: the study's methods, then dpo_live)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -254,35 +263,39 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
 
     world = (args.world or default_world()).resolve()
+    points = first_grid_points(args.study)
+    live = ["dpo" + LIVE] if "dpo" in points else []
+    methods = args.methods.split(",") if args.methods else [*points, *live]
+    hparams = {m: points[m.removesuffix(LIVE)] for m in methods}
     base = {
         "world": str(world),
         "pairs": args.pairs,
-        "epochs": args.epochs,
         "batch_size": args.batch_size,
         "max_length": args.max_length,
-        "learning_rate": args.learning_rate,
         "threads": args.threads,
         "dtype": "float32",
     }
-    methods = args.methods.split(",")
     print(
-        f"world: {world}\npairs: {args.pairs}  epochs: {args.epochs}  batch_size: {args.batch_size}  "
+        f"world: {world}\npairs: {args.pairs}  batch_size: {args.batch_size}  "
         f"max_length: {args.max_length}  torch threads: {args.threads}  repeats: {args.repeats}  "
         f"cores: {os.cpu_count()}  load at start: {os.getloadavg()}"
     )
+    for m in methods:
+        print(f"  {m}: {hparams[m]}")
 
     with tempfile.TemporaryDirectory(prefix="bench-train-ref-") as cache_dir:
         ref = spawn(dict(base, method="reference", cache_dir=cache_dir))
         print(
-            f"reference cache (one-time, shared by every DPO and LN-DPO trial): "
+            f"reference cache (one-time, shared by every trial whose method needs it): "
             f"{ref['build_s']:.2f} s in build_reference ({ref['build_cpu_s']:.2f} s CPU), "
             f"{ref['process_s']:.2f} s with process start, peak RSS {ref['peak_rss_mb']:.0f} MB"
         )
-        spawn(dict(base, method="simpo", reference=ref["path"]))  # warm the file cache; not counted
+        # warm the file cache; not counted
+        spawn(dict(base, method=methods[0], hparams=hparams[methods[0]], reference=ref["path"]))
         rows = []
         for r in range(args.repeats):
             for m in methods:
-                res = spawn(dict(base, method=m, reference=ref["path"]))
+                res = spawn(dict(base, method=m, hparams=hparams[m], reference=ref["path"]))
                 rows.append(dict(res, method=m, repeat=r))
                 print(
                     f"  repeat {r} {m:9s} trial {res['trial_s']:6.2f} s  step {res['step_s']:.4f} s  "

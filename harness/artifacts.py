@@ -3,8 +3,15 @@
 ``harness.prepare`` builds, once per study and cached by content hash, the train pairs and eval
 prompts (parquet, :mod:`harness.schema` columns), the SFT policy folder (model + tokenizer), the
 reference log-probs of every train pair under the SFT model, and the SFT baseline on the eval
-prompts. It then writes ``<artifacts_dir>/studies/<study>/prepared.json`` pointing at them;
-trials and ``python -m harness.evaluate --artifacts <that folder>`` read only this manifest.
+prompts, and describes them in a :class:`PreparedStudy`.
+
+The manifest is keyed by content, not by the study's name: it is saved as
+``<artifacts_dir>/studies/<study>/prepared-<key>.json``, ``key`` being the digest of everything
+in it (the study's result-settings hash, the data, policy and baseline hashes, every path). A
+sweep hands its trials the manifest's *contents*, so two sweeps of one study name with
+different data never read each other's artifacts, even while both run. ``prepared.json`` beside
+it is a copy of the latest one, for ``python -m harness.evaluate --artifacts <that folder>``; a
+sweep also keeps the manifest it ran with in ``results/<study>/prepared.json``.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.io import write_json_atomic
+from harness.io import hash_json, read_text, write_json_atomic
 
 MANIFEST = "prepared.json"
 
@@ -31,10 +38,20 @@ class PreparedStudy:
     reference_logps: str | None = None  # reference cache file (DPO / LN-DPO)
     baseline: str | None = None  # baseline.parquet: the SFT model's rows in the samples schema
     hashes: dict = field(default_factory=dict)  # content hash of each artifact
+    trust_remote_code: bool = False  # policy.trust_remote_code: passed to every policy load
+    study_hash: str | None = None  # the result-settings hash of the study it was prepared for
+
+    @property
+    def key(self) -> str:
+        """Digest of the whole manifest: equal only for the same artifacts of the same study."""
+        return hash_json(asdict(self))
 
     def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / MANIFEST
+        """Write ``prepared-<key>.json`` (returned) and the ``prepared.json`` copy."""
+        folder = Path(folder)
+        path = folder / f"prepared-{self.key}.json"
         write_json_atomic(path, asdict(self))
+        write_json_atomic(folder / MANIFEST, asdict(self))
         return path
 
     @classmethod
@@ -47,7 +64,19 @@ class PreparedStudy:
                 f"no prepared study at {p}: run `python -m harness.sweep STUDY.yaml --prepare-only` "
                 "(or a full sweep) first"
             )
-        return cls(**json.loads(p.read_text()))
+        return cls(**json.loads(read_text(p)))
+
+    @classmethod
+    def from_any(cls, obj) -> "PreparedStudy":
+        """A manifest, its contents (a mapping, as trials receive it) or a path to one."""
+        if isinstance(obj, cls):
+            return obj
+        if isinstance(obj, dict):
+            return cls(**obj)
+        return cls.load(obj)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def study_folder(artifacts_dir: str | Path, study: str) -> Path:

@@ -49,6 +49,7 @@ from typing import Callable
 import pandas as pd
 
 from harness.io import write_json_atomic, write_parquet_atomic
+from harness.registry import Registry
 from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK
 
 log = logging.getLogger(__name__)
@@ -144,11 +145,11 @@ def deepspeed_zero3(training, policy_dtype: str, cuda: bool) -> Strategy:
     return Strategy(policy_dtype, "as_loaded", overrides, save_policy=True)
 
 
-STRATEGIES: dict[str, Callable[..., Strategy]] = {
-    "none": ddp,
-    "fsdp": fsdp,
-    "deepspeed_zero3": deepspeed_zero3,
-}
+STRATEGIES: Registry[Callable[..., Strategy]] = Registry("distributed strategy")
+"""``(training, policy_dtype, cuda) -> Strategy`` by name: the values of ``resources.distributed``."""
+STRATEGIES.register("none", ddp)
+STRATEGIES.register("fsdp", fsdp)
+STRATEGIES.register("deepspeed_zero3", deepspeed_zero3)
 
 
 # ----------------------------------------------------------------------------- resources
@@ -188,6 +189,9 @@ def _worker_loop(config: dict) -> None:
 
     from harness.artifacts import PreparedStudy
     from harness.config.sections import TrainingConfig
+    from harness.plugins import load_plugin_sources
+
+    load_plugin_sources(config.get("plugins", ()))  # before the registries are read
     from harness.objectives import get_objective
     from harness.train import train_policy
     from harness.trial import evaluate_trained, train_arguments
@@ -195,7 +199,7 @@ def _worker_loop(config: dict) -> None:
     ctx = ray.train.get_context()
     rank = ctx.get_world_rank()
     spec, dtype, out_dir = config["spec"], config["dtype"], Path(config["out_dir"])
-    prepared = PreparedStudy.load(config["prepared"])
+    prepared = PreparedStudy.from_any(config["prepared"])
     training = TrainingConfig.model_validate(config["training"])
     if config.get("force_fail"):
         raise RuntimeError(f"forced failure of trial {spec['trial_id']} (PO_HARNESS_FAIL_TRIALS)")
@@ -205,8 +209,11 @@ def _worker_loop(config: dict) -> None:
 
     kwargs = train_arguments(spec, prepared, training, strategy.load_dtype, out_dir,
                              get_objective(spec["method"]))
-    result = train_policy(**kwargs, save_model=strategy.save_policy,
-                          trl_overrides=strategy.trl_overrides, device=strategy.device)
+    from harness.outputs import TrialOutputs
+
+    extra = TrialOutputs(config.get("outputs"), spec, main_process=rank == 0)  # issue 12 hook
+    result = train_policy(**kwargs, save_model=strategy.save_policy, device=strategy.device,
+                          **extra.train_kwargs(strategy.trl_overrides))
     if result.status != STATUS_OK:
         raise WorkerDiverged.at(result.diverged_step, result.error)
     row = {**spec, "status": STATUS_OK, "error": None, **result.metrics, **result.timings,
@@ -222,8 +229,13 @@ def _worker_loop(config: dict) -> None:
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        model = load_causal_lm(str(out_dir / POLICY_DIR), dtype=dtype)
+        model = load_causal_lm(str(out_dir / POLICY_DIR), dtype=dtype,
+                               trust_remote_code=prepared.trust_remote_code)
     row, samples = evaluate_trained(row, model, spec, prepared, dtype)
+    from harness.models import load_tokenizer
+
+    row = extra.finish(row, model, load_tokenizer(prepared.policy,
+                                                    trust_remote_code=prepared.trust_remote_code))
     write_parquet_atomic(out_dir / STAGED_SAMPLES, samples)
     write_json_atomic(out_dir / STAGED_ROW, row)  # last: its presence means "done"
     if strategy.save_policy:
@@ -268,15 +280,27 @@ def _diverged_step(messages: list[str]) -> tuple[bool, int | None]:
     return False, None
 
 
+def _manifest(prepared) -> dict:
+    """The manifest's contents for the workers (a path is read once, here)."""
+    from harness.artifacts import PreparedStudy
+
+    return PreparedStudy.from_any(prepared).to_dict()
+
+
 def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype: str,
                           out_dir: str | Path, resources, storage: str | Path,
-                          force_fail: bool = False) -> tuple[dict, pd.DataFrame | None]:
+                          force_fail: bool = False,
+                          plugins=(), outputs: dict | None = None
+                          ) -> tuple[dict, pd.DataFrame | None]:
     """Run the trial ``spec`` on ``resources.workers_per_trial`` Ray Train workers.
 
     Must be called where Ray is initialised (inside a Tune trial). Never raises for the trial's
     own failure: returns ``(row, samples or None)`` like :func:`harness.trial.run_trial`.
     ``storage`` is Ray Train's (absolute) storage folder; ``force_fail`` is the test hook of
-    :data:`harness.trial.FAIL_ENV`, raised inside a worker.
+    :data:`harness.trial.FAIL_ENV`, raised inside a worker; ``plugins`` are the study's plugin
+    modules (:func:`harness.plugins.plugin_sources`), imported by every worker first.
+    ``outputs``: tracking and policy-keeping settings (:mod:`harness.outputs`), applied on
+    rank 0.
     """
     from ray.train import FailureConfig, RunConfig
     from ray.train.torch import TorchConfig, TorchTrainer
@@ -289,9 +313,9 @@ def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype
     row: dict = {**spec, "status": STATUS_OK, "error": None}
     samples = None
     config = {
-        "spec": spec, "prepared": str(prepared_file), "dtype": dtype, "out_dir": str(out_dir),
+        "spec": spec, "prepared": _manifest(prepared_file), "dtype": dtype, "out_dir": str(out_dir),
         "training": training.model_dump(mode="json"), "distributed": resources.distributed,
-        "force_fail": force_fail,
+        "force_fail": force_fail, "plugins": [list(p) for p in plugins], "outputs": outputs,
     }
     trainer = TorchTrainer(
         _worker_loop,
@@ -329,16 +353,23 @@ def run_distributed_trial(spec: dict, prepared_file: str | Path, training, dtype
 
 
 def run_trial_on(resources: dict, spec: dict, prepared_file: str | Path, training, dtype: str,
-                 out_dir: str | Path, storage: str | Path) -> tuple[dict, pd.DataFrame | None]:
+                 out_dir: str | Path, storage: str | Path,
+                 plugins=(), outputs: dict | None = None) -> tuple[dict, pd.DataFrame | None]:
     """One trial in this process (:func:`harness.trial.run_trial`) or, when
-    ``workers_per_trial > 1``, on a TorchTrainer (:func:`run_distributed_trial`)."""
+    ``workers_per_trial > 1``, on a TorchTrainer (:func:`run_distributed_trial`). ``plugins``
+    (:func:`harness.plugins.plugin_sources`) are imported here, and by every worker, before the
+    trial's method is looked up."""
+    from harness.plugins import load_plugin_sources
+
+    load_plugin_sources(plugins)
     from harness.artifacts import PreparedStudy
     from harness.config.sections import ResourcesConfig
     from harness.trial import FAIL_ENV, run_trial
 
     r = ResourcesConfig.model_validate(resources)
     if not is_distributed(r):
-        return run_trial(spec, PreparedStudy.load(prepared_file), training, dtype, out_dir)
+        return run_trial(spec, PreparedStudy.from_any(prepared_file), training, dtype, out_dir,
+                         outputs=outputs)
     force_fail = spec["trial_id"] in os.environ.get(FAIL_ENV, "").split(",")
     return run_distributed_trial(spec, prepared_file, training, dtype, out_dir, r, storage,
-                                 force_fail=force_fail)
+                                 force_fail=force_fail, plugins=plugins, outputs=outputs)

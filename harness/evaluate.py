@@ -13,7 +13,8 @@ For one trained policy on the study's eval prompts (design.md, "Metrics"):
 4. :mod:`harness.metrics` turns the rows into the per-model metrics.
 
 The SFT baseline (the SFT model's replies, their scores and the chosen replies' scores) is
-computed once per study by :func:`build_baseline` and cached by content hash.
+computed once per study by :func:`build_baseline`, cached by content hash and sealed with a
+checksum: a cache whose bytes changed is rebuilt with a warning naming it.
 
 CLI::
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,10 +43,12 @@ from harness.generate import (
     pad_token_id,
     token_logps,
 )
-from harness.io import hash_dir, hash_json, write_parquet_atomic
+from harness.io import hash_dir, hash_json, require_sealed, verify_file, write_parquet_atomic
 from harness.metrics import model_metrics, sample_table
 from harness.judges.registry import judge_columns
 from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS, judge_breakdown_columns
+
+log = logging.getLogger(__name__)
 
 # How often build_baseline computed (miss) or reused (hit) a baseline in this process.
 BASELINE_STATS = {"built": 0, "hits": 0}
@@ -112,6 +115,10 @@ def baseline_key(sft_key: str, eval_key: str, judge_spec: Mapping, generation_cf
 def _read_cached(cache_path: Path, key: str) -> pd.DataFrame | None:
     if not cache_path.exists():
         return None
+    problem = verify_file(cache_path)
+    if problem:
+        log.warning("SFT baseline cache %s %s: building it again", cache_path, problem)
+        return None
     try:
         df = pd.read_parquet(cache_path)
     except Exception:  # an unreadable cache is a miss; it is rewritten atomically below
@@ -133,6 +140,7 @@ def build_baseline(
     *,
     judge_spec: Mapping | None = None,
     sft_key: str | None = None,
+    trust_remote_code: bool = False,
 ) -> pd.DataFrame:
     """The SFT model's rows in the samples schema (``trial_id == "sft"``), cached.
 
@@ -144,7 +152,8 @@ def build_baseline(
     ``tokenizer`` is None). ``judge``: a judge mapping (``{"name": "toy"}``, built only on a
     miss) or a judge object, which then needs ``judge_spec`` for the key. ``sft_key`` overrides
     :func:`model_key` (e.g. a hash the prepare stage already has). The returned frame's
-    ``attrs`` hold ``baseline_key`` and ``cache_hit``.
+    ``attrs`` hold ``baseline_key`` and ``cache_hit``. ``trust_remote_code`` is passed to the
+    model's loaders.
     """
     if isinstance(judge, Mapping):
         judge_spec = dict(judge)
@@ -163,7 +172,7 @@ def build_baseline(
         return cached
 
     if isinstance(sft_model, (str, Path)):
-        sft_model, loaded_tok = load_policy(sft_model)
+        sft_model, loaded_tok = load_policy(sft_model, trust_remote_code=trust_remote_code)
         tokenizer = tokenizer or loaded_tok
     if isinstance(judge, Mapping):
         from harness.judges import build_judge
@@ -180,7 +189,7 @@ def build_baseline(
         score, np.zeros(len(prompts)), chosen_score, score,
     ).assign(**judge_columns(judge, prompts, gens.responses))
     df.attrs = {"baseline_key": key}
-    write_parquet_atomic(cache_path, df)
+    write_parquet_atomic(cache_path, df, seal=True)
     BASELINE_STATS["built"] += 1
     df.attrs["cache_hit"] = False
     return df
@@ -259,6 +268,13 @@ def metrics_table(rows: Mapping[str, Mapping[str, float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI; errors a user can cause are one ``error:`` line, exit 2 (:mod:`harness.cli`)."""
+    from harness.cli import run
+
+    return run(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
     from harness.artifacts import PreparedStudy
     from harness.judges import build_judge
 
@@ -267,29 +283,26 @@ def main(argv: list[str] | None = None) -> int:
         description="Evaluate a model folder against a prepared study's eval prompts.",
     )
     ap.add_argument("--model", required=True, help="model folder (or cached Hub id) to evaluate")
-    ap.add_argument("--artifacts", required=True, help="prepared study folder (prepared.json)")
+    ap.add_argument("--artifacts", required=True,
+                    help="prepared study folder (prepared.json): artifacts/studies/<study> or "
+                         "results/<study>")
     ap.add_argument("--out", help="write the samples here (parquet)")
     ap.add_argument("--seed", type=int, help="sampling seed (default: the study's)")
     ap.add_argument("--trial-id", help="trial_id of the rows (default: the model folder's name)")
+    ap.add_argument("--trust-remote-code", action="store_true",
+                    help="let transformers run the --model folder's own modelling code")
+    ap.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     args = ap.parse_args(argv)
 
-    try:
-        study = PreparedStudy.load(args.artifacts)
-        if not Path(study.eval_prompts).exists():
-            raise FileNotFoundError(
-                f"eval prompts {study.eval_prompts} (from {args.artifacts}) do not exist"
-            )
-        eval_df = pd.read_parquet(study.eval_prompts)
-        model, tokenizer = load_policy(args.model)
-        sft_model, sft_tokenizer = load_policy(study.policy)
-    except (FileNotFoundError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    study = PreparedStudy.load(args.artifacts)
+    eval_df = pd.read_parquet(require_sealed(study.eval_prompts))
+    model, tokenizer = load_policy(args.model, trust_remote_code=args.trust_remote_code)
+    sft_model, sft_tokenizer = load_policy(study.policy, trust_remote_code=study.trust_remote_code)
 
     study_cfg = GenerationConfig.from_any(study.generation)
     cfg = study_cfg.model_copy(update={"seed": args.seed}) if args.seed is not None else study_cfg
     if study.baseline and Path(study.baseline).exists():
-        baseline = pd.read_parquet(study.baseline)  # the prepared study vouches for it
+        baseline = pd.read_parquet(require_sealed(study.baseline))  # as the study prepared it
     else:
         cache = Path(study.baseline or Path(args.artifacts) / "baseline.parquet")
         baseline = build_baseline(

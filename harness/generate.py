@@ -8,37 +8,61 @@ Conventions (design.md, "Metrics"; docs/evaluation.md):
 
 * Prompts are formatted with the policy tokenizer's chat template
   (``add_generation_prompt=True``); a response never contains the prompt.
-* Generation stops on any of :func:`harness.toyworld.tokenizer.stop_token_ids` (Phi-3 stops on
-  ``<|end|>`` as well as ``<|endoftext|>``) or after ``max_new_tokens``.
-* ``response_ids`` are the tokens the policy chose, *including* the stop token when it chose one
-  (the model decided to stop; that decision is part of the sequence's probability). So
-  ``length = len(response_ids) >= 1`` and an empty reply (the stop token alone) has length 1.
-* ``response`` is the decoded text *without* the stop token and other special tokens.
+* Generation stops by the policy's :class:`harness.stop.StopRule` (its generation_config's EOS
+  ids, its tokenizer's EOS, the end-of-turn token of its chat template, or the
+  ``generation.stop_token_ids``/``stop_strings`` overrides) or after ``max_new_tokens``.
+* ``response_ids`` are the tokens the policy chose, *including* the stop token (or the token that
+  completed a stop string) when it chose one (the model decided to stop; that decision is part
+  of the sequence's probability). So ``length = len(response_ids) >= 1`` and an empty reply (the
+  stop token alone) has length 1.
+* ``response`` is the decoded text *without* the stop token, the stop string and other special
+  tokens (:meth:`harness.stop.StopRule.reply_text`): what the judges score.
 * ``logps[i][t] = log pi(response_ids[i][t] | prompt, response_ids[i][:t])`` under the model's
   own distribution at temperature 1: ``log_softmax`` of the raw logits, before temperature and
   top-p (HF: ``output_logits``; vLLM: ``logprobs_mode="raw_logprobs"``). These are the
   ``log pi_theta`` terms of the KL estimator; no second generation is run.
 
 Shapes: N prompts in, N entries out, in the input order.
+
+Importing this module loads neither torch nor transformers (they are imported where used), so
+the study config can check ``generation.backend`` against :data:`BACKENDS` cheaply.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 
 from harness.config.sections import GenerationConfig  # noqa: F401  (re-exported)
 from harness.hub import HubRef
-from harness.toyworld.tokenizer import stop_token_ids
+from harness.registry import Registry
+from harness.stop import StopRule, stop_rule
+
+if TYPE_CHECKING:
+    import torch
+
+
+
+def _no_grad(fn):
+    """``torch.no_grad()`` entered at call time, so defining the function needs no torch."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        with torch.no_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -99,7 +123,7 @@ def _looks_like_path(name: str) -> bool:
 
 
 def load_policy(name_or_path: str | Path, device: str | torch.device | None = None,
-                dtype: str = "auto"):
+                dtype: str = "auto", trust_remote_code: bool = False):
     """``(model, tokenizer)`` from a folder or a Hub id, with the harness's loading rules
     (:func:`harness.models.load_causal_lm`: ``auto`` = bf16 on GPU, fp32 on CPU; offline-aware:
     an uncached Hub id under ``HF_HUB_OFFLINE=1`` raises naming what to download)."""
@@ -108,8 +132,9 @@ def load_policy(name_or_path: str | Path, device: str | torch.device | None = No
     ref = HubRef(str(name_or_path))
     if not ref.is_local and _looks_like_path(ref.name):
         raise FileNotFoundError(f"model folder {name_or_path} does not exist")
-    model = load_causal_lm(ref.name, dtype=dtype, device=str(device) if device else None)
-    return model, load_tokenizer(ref.name)
+    model = load_causal_lm(ref.name, dtype=dtype, device=str(device) if device else None,
+                           trust_remote_code=trust_remote_code)
+    return model, load_tokenizer(ref.name, trust_remote_code=trust_remote_code)
 
 
 # ----------------------------------------------------------------------------- batching helpers
@@ -130,6 +155,8 @@ def pad_token_id(tokenizer) -> int:
 
 def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids, attention_mask), both (B, max_len) long, sequences aligned to the right edge."""
+    import torch
+
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -145,21 +172,7 @@ def position_ids(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
 
 
-def split_response(gen: Sequence[int], stops: set[int]) -> tuple[list[int], bool]:
-    """The chosen tokens up to and including the first stop token; (tokens, stopped)."""
-    gen = list(gen)
-    for t, tok in enumerate(gen):
-        if tok in stops:
-            return gen[: t + 1], True
-    return gen, False
-
-
-def decode_response(tokenizer, ids: Sequence[int], stops: set[int]) -> str:
-    body = list(ids[:-1]) if ids and ids[-1] in stops else list(ids)
-    return tokenizer.decode(body, skip_special_tokens=True).strip()
-
-
-@torch.no_grad()
+@_no_grad
 def token_logps(
     model,
     prompt_ids: Sequence[Sequence[int]],
@@ -174,6 +187,8 @@ def token_logps(
     position ids counted over real tokens. Only the response positions' logits are kept
     (``logits_to_keep``). Returns float64 arrays, ``len(out[i]) == len(response_ids[i])``.
     """
+    import torch
+
     model.eval()
     device = next(model.parameters()).device
     out: list[np.ndarray] = []
@@ -222,7 +237,7 @@ class HFBackend:
 
     name = "hf"
 
-    def generation_config(self, tokenizer, cfg: GenerationConfig):
+    def generation_config(self, tokenizer, cfg: GenerationConfig, rule: StopRule):
         from transformers import GenerationConfig as HFGenerationConfig
 
         sample = cfg.temperature > 0
@@ -239,20 +254,25 @@ class HFBackend:
             repetition_penalty=1.0,
             no_repeat_ngram_size=0,
             num_beams=1,
-            eos_token_id=stop_token_ids(tokenizer),
+            eos_token_id=list(rule.token_ids) or None,
+            stop_strings=list(rule.strings) or None,
             pad_token_id=pad_token_id(tokenizer),
             output_logits=True,
             return_dict_in_generate=True,
             use_cache=True,
         )
 
-    @torch.no_grad()
+    @_no_grad
     def generate(self, model, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
+        import torch
+
         if isinstance(model, (str, Path)):
             model, tokenizer = load_policy(model)
         cfg = GenerationConfig.from_any(cfg)
-        gen_cfg = self.generation_config(tokenizer, cfg)
-        stops = set(stop_token_ids(tokenizer))
+        rule = stop_rule(tokenizer, model, cfg)
+        gen_cfg = self.generation_config(tokenizer, cfg, rule)
+        # stop strings are matched on decoded text: generate needs the tokenizer for them
+        text_stops = {"tokenizer": tokenizer} if rule.strings else {}
         pad = pad_token_id(tokenizer)
         model.eval()  # no dropout while sampling (a policy may come straight from training)
         device = next(model.parameters()).device
@@ -266,7 +286,7 @@ class HFBackend:
                 torch.manual_seed(batch_seed(cfg.seed, b))
                 out = model.generate(
                     input_ids=ids.to(device), attention_mask=mask.to(device),
-                    generation_config=gen_cfg,
+                    generation_config=gen_cfg, **text_stops,
                 )
             gen = out.sequences[:, ids.shape[1] :]
             # log-prob of each chosen token under the raw (temperature-1) distribution
@@ -279,44 +299,66 @@ class HFBackend:
             ).double().cpu().numpy()
             gen = gen.cpu().tolist()
             for i, row in enumerate(gen):
-                response, stopped = split_response(row, stops)
+                response, stopped = rule.split(tokenizer, row)
                 result.prompt_ids.append(batch[i])
                 result.response_ids.append(response)
-                result.responses.append(decode_response(tokenizer, response, stops))
+                result.responses.append(rule.reply_text(tokenizer, response))
                 result.logps.append(lp[i, : len(response)].copy())
                 result.finished[start + i] = stopped
             del out
         return result
 
 
+@dataclass
+class VLLMPolicy:
+    """What vLLM loads: a model folder, and for a LoRA policy the adapter folder and rank."""
+
+    path: str
+    lora_path: str | None = None
+    lora_rank: int | None = None
+
+
+# vLLM's accepted ``max_lora_rank`` values (vllm.config.lora.MaxLoRARanks, vLLM 0.33).
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
 @contextlib.contextmanager
 def _policy_folder(model, tokenizer):
-    """A folder vLLM can load the policy from. An in-memory model (a policy just trained) is
+    """What vLLM can load the policy from. An in-memory model (a policy just trained) is
     saved, with its tokenizer, to a temporary folder: its ``name_or_path`` still names the SFT
-    model it started from, and loading that would silently evaluate the wrong weights."""
+    model it started from, and loading that would silently evaluate the wrong weights. A LoRA
+    policy (a ``peft`` model) saves only its adapter: vLLM loads the frozen base from its folder
+    and applies the adapter per request (``LoRARequest``)."""
+    from harness.lora import adapter_rank, base_model_path, is_peft_model
+
     if isinstance(model, (str, Path)):
         if not Path(model).is_dir():
             raise FileNotFoundError(f"vllm backend: model folder {model} does not exist")
-        yield str(model)
+        yield VLLMPolicy(str(model))
         return
     tmp = tempfile.mkdtemp(prefix="po-vllm-")
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        yield tmp
+        if is_peft_model(model):
+            yield VLLMPolicy(base_model_path(model), tmp, adapter_rank(model))
+        else:
+            yield VLLMPolicy(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 class VLLMBackend:
     """vLLM on a GPU. It loads the policy from a folder; an in-memory policy is saved to a
-    temporary folder first (:func:`_policy_folder`).
+    temporary folder first (:func:`_policy_folder`; a LoRA policy as base folder + adapter).
 
     Each prompt gets its own ``SamplingParams(seed=...)``, so its sample does not depend on the
     batch. ``logprobs=0`` returns the sampled token's log-prob; ``logprobs_mode="raw_logprobs"``
-    makes it the model's temperature-1 distribution, matching the HF backend and the KL.
-    ``cfg.backend_options`` go to ``vllm.LLM`` (e.g. ``gpu_memory_utilization``,
-    ``tensor_parallel_size``, ``dtype``).
+    makes it the model's temperature-1 distribution, matching the HF backend and the KL. The
+    stop rule (:mod:`harness.stop`) is the HF backend's: its token ids as ``stop_token_ids``
+    with ``ignore_eos=True`` (so vLLM adds no stop of its own), its strings as ``stop``; the
+    reply is cut and decoded by the same rule. ``cfg.backend_options`` go to ``vllm.LLM`` (e.g.
+    ``gpu_memory_utilization``, ``tensor_parallel_size``, ``dtype``).
     """
 
     name = "vllm"
@@ -330,6 +372,8 @@ class VLLMBackend:
                 "generation.backend is 'vllm' but vllm is not installed "
                 "(pip install vllm on a CUDA machine), or use backend: hf"
             ) from e
+        import torch
+
         if not torch.cuda.is_available():
             raise RuntimeError(
                 "generation.backend is 'vllm' but no CUDA GPU is visible; use backend: hf"
@@ -339,11 +383,14 @@ class VLLMBackend:
     def generate(self, model, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
         vllm = self.check_available()
         cfg = GenerationConfig.from_any(cfg)
-        with _policy_folder(model, tokenizer) as path:
-            return self._generate(vllm, path, tokenizer, prompts, cfg)
+        rule = stop_rule(tokenizer, model, cfg)  # from the model in memory, before it is saved
+        with _policy_folder(model, tokenizer) as policy:
+            return self._generate(vllm, policy, tokenizer, prompts, cfg, rule)
 
-    def _generate(self, vllm, path, tokenizer, prompts, cfg: GenerationConfig) -> Generations:
-        stops = stop_token_ids(tokenizer)
+    def _generate(self, vllm, policy: VLLMPolicy, tokenizer, prompts, cfg: GenerationConfig,
+                  rule: StopRule) -> Generations:
+        import torch
+
         prompt_ids = format_prompts(tokenizer, prompts)
         params = [
             vllm.SamplingParams(
@@ -352,45 +399,51 @@ class VLLMBackend:
                 top_p=cfg.top_p,
                 top_k=-1,
                 max_tokens=cfg.max_new_tokens,
-                stop_token_ids=stops,
+                stop_token_ids=list(rule.token_ids),
+                stop=list(rule.strings) or None,
+                ignore_eos=True,
                 logprobs=0,
                 seed=batch_seed(cfg.seed, i),
             )
             for i in range(len(prompt_ids))
         ]
         options = {"seed": cfg.seed, "logprobs_mode": "raw_logprobs", **cfg.backend_options}
-        llm = vllm.LLM(model=str(path), tokenizer=str(path), **options)
+        request = {}
+        if policy.lora_path:
+            from vllm.lora.request import LoRARequest
+
+            rank = next((r for r in VLLM_LORA_RANKS if r >= policy.lora_rank), VLLM_LORA_RANKS[-1])
+            options = {"enable_lora": True, "max_lora_rank": rank, "max_loras": 1, **options}
+            request = {"lora_request": LoRARequest("policy", 1, policy.lora_path)}
+        llm = vllm.LLM(model=policy.path, tokenizer=policy.path, **options)
         try:
-            outputs = llm.generate([{"prompt_token_ids": p} for p in prompt_ids], params)
+            outputs = llm.generate([{"prompt_token_ids": p} for p in prompt_ids], params, **request)
         finally:
             del llm
             gc.collect()
             torch.cuda.empty_cache()
-        stop_set = set(stops)
         result = Generations([], [], [], [], np.zeros(len(prompt_ids), dtype=bool))
         for i, (p, o) in enumerate(zip(prompt_ids, outputs)):
             c = o.outputs[0]
-            ids = list(c.token_ids)
+            ids, stopped = rule.split(tokenizer, c.token_ids)
             result.prompt_ids.append(p)
             result.response_ids.append(ids)
-            result.responses.append(decode_response(tokenizer, ids, stop_set))
+            result.responses.append(rule.reply_text(tokenizer, ids))
             # logprobs[t] maps token id -> Logprob; with logprobs=0 it holds the sampled token
             lp = [c.logprobs[t][tok].logprob for t, tok in enumerate(ids)]
             result.logps.append(np.array(lp, dtype=np.float64))
-            result.finished[i] = c.finish_reason == "stop"
+            result.finished[i] = stopped
         return result
 
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (HFBackend(), VLLMBackend())}
+BACKENDS: Registry[Backend] = Registry("generation backend")
+"""Generation backends by name: the allowed values of ``generation.backend``."""
+for _backend in (HFBackend(), VLLMBackend()):
+    BACKENDS.register(_backend.name, _backend)
 
 
 def get_backend(name: str) -> Backend:
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown generation.backend {name!r}; available: {', '.join(sorted(BACKENDS))}"
-        ) from None
+    return BACKENDS.get(name)
 
 
 def generate(model, tokenizer, prompts: Sequence[Any], cfg=None) -> Generations:

@@ -1,67 +1,93 @@
 """Grid expansion: a validated :class:`~harness.config.Study` -> one :class:`TrialSpec` per trial.
 
 For each method under ``methods:`` (in YAML order), the trials are the Cartesian product of its
-own axes (``beta``; SimPO's ``gamma`` or ``gamma_beta_ratio``) and the shared axes
-``learning_rate``, ``epochs``, ``seed`` (the method's own list if it gives one, else ``grid:``'s),
-the first axis varying slowest.
+grid's axes (:meth:`Study.axes`: the method's own axes in registration order, then the shared
+ones) and its seeds, the first axis varying slowest. Each combination is resolved by the
+method's registration (:meth:`harness.objectives.Objective.resolve`): values checked, derived
+axes filled in (an axis registered with ``derived_from``).
 
-``trial_id`` is ``<method>-<10 hex digits>``: a SHA-256 digest of the trial's resolved
-hyperparameters (``method, beta, gamma, learning_rate, epochs, seed``, with SimPO's absolute
-``gamma``) and of :meth:`Study.hash`, the digest of the settings that change a trial's result
-(``toyworld, data, policy, judge, generation, training``, defaults filled in). So the same YAML
-gives the same ids; changing one grid value changes only the trials that use it; changing e.g.
-``training.batch_size`` changes every id; the study name, ``results_dir``, ``artifacts_dir``,
-``resources`` and ``ray`` change none. ``gamma_beta_ratio`` is left out of the digest: the same
-absolute margin written either way is the same trial.
+Ids (docs/config.md, "Trials and their ids"):
+
+- ``trial_id`` is ``<method>-<12 hex digits>``, a SHA-256 digest of the trial's *id key* and of
+  :meth:`Study.hash` (the settings that change a trial's result). The id key is the method,
+  every resolved axis registered with ``in_id`` (an alternative spelling of another axis is
+  left out: the same value written either way is the same trial) and the seed.
+- ``config_id`` is ``<method>-<digest>`` of the same without the seed: the replicates of one
+  configuration share it.
+
+So the same YAML gives the same ids; changing one grid value changes only the trials that use
+it; changing a result setting changes every id; bookkeeping (study name, folders, resources,
+ray) changes none.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from harness.config import ConfigError, Study, result_settings_canonical
 from harness.io import hash_json
-from harness.objectives import OBJECTIVES, validate_trial_hparams
+from harness.objectives import OBJECTIVES, SEED, HyperparameterError, check_seed
 
-TRIAL_ID_DIGITS = 10
+TRIAL_ID_DIGITS = 12  # 48 bits: 10^6 trials of one method collide with probability ~0.002
+
+# The keys of TrialSpec.to_dict() that are not axis values.
+_SPEC_KEYS = ("trial_id", "config_id", "method", SEED)
 
 
 @dataclass(frozen=True)
 class TrialSpec:
-    """One trial: a method and its hyperparameters, the names being the results columns."""
+    """One trial: a method, its resolved axis values (display order) and its training seed.
+
+    ``to_dict()`` is flat, ``{trial_id, config_id, method, seed, <axis>: value, ...}``: the
+    start of the trial's results row, the names being the results columns.
+    """
 
     trial_id: str
+    config_id: str
     method: str
-    beta: float
-    gamma: float | None  # absolute margin (SimPO); None for dpo/ln_dpo
-    gamma_beta_ratio: float | None  # as written for SimPO; None when gamma was given absolutely
-    learning_rate: float
-    epochs: int | float
-    seed: int
+    values: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
 
     def hyperparameters(self) -> dict:
-        """``beta, gamma, gamma_beta_ratio, learning_rate, epochs, seed`` (the table columns)."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("trial_id", "method")}
-
-    def objective_hyperparameters(self) -> dict:
-        """What ``OBJECTIVES[method](...)`` takes: the method's own axes, resolved."""
-        objective = OBJECTIVES[self.method]
-        return objective.resolve(**{k: getattr(self, k) for k in objective.hyperparameters})
+        """Every axis value of the trial (the method's own, derived ones included, then the
+        shared ones)."""
+        return dict(self.values)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"trial_id": self.trial_id, "config_id": self.config_id, "method": self.method,
+                SEED: self.seed, **self.values}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrialSpec":
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrialSpec":
+        """Inverse of :meth:`to_dict` (every key beyond the four fixed ones is an axis value;
+        None values, a mixed table's gaps, are dropped)."""
+        values = {k: v for k, v in data.items() if k not in _SPEC_KEYS and v is not None}
+        return cls(data["trial_id"], data["config_id"], data["method"], values, int(data[SEED]))
 
 
-def trial_id(resolved: dict, study_hash: str) -> str:
-    """``<method>-<digest>`` of one trial's resolved hyperparameters and the study's hash."""
-    key = {k: resolved[k] for k in ("method", "beta", "gamma", "learning_rate", "epochs", "seed")}
+def id_key(method: str, resolved: Mapping[str, Any], seed: int | None) -> dict:
+    """What a trial id digests: the method, its ``in_id`` axis values and (unless None) the seed."""
+    key = {"method": method, **OBJECTIVES[method].id_values(resolved)}
+    if seed is not None:
+        key[SEED] = seed
+    return key
+
+
+def _digest(key: dict, study_hash: str) -> str:
     digest = hash_json(result_settings_canonical({"trial": key, "study": study_hash}), TRIAL_ID_DIGITS)
-    return f"{resolved['method']}-{digest}"
+    return f"{key['method']}-{digest}"
+
+
+def trial_id(method: str, resolved: Mapping[str, Any], seed: int, study_hash: str) -> str:
+    """``<method>-<digest>`` of one trial's id key and the study's hash."""
+    return _digest(id_key(method, resolved, seed), study_hash)
+
+
+def config_id(method: str, resolved: Mapping[str, Any], study_hash: str) -> str:
+    """``<method>-<digest>`` of the id key without the seed: shared by a config's replicates."""
+    return _digest(id_key(method, resolved, None), study_hash)
 
 
 def expand(study: Study) -> list[TrialSpec]:
@@ -69,10 +95,20 @@ def expand(study: Study) -> list[TrialSpec]:
     study_hash = study.hash()
     specs: list[TrialSpec] = []
     for method in study.methods:
+        objective = OBJECTIVES[method]
         axes = study.axes(method)
-        for values in itertools.product(*axes.values()):
-            resolved = validate_trial_hparams(method, **dict(zip(axes, values)))
-            specs.append(TrialSpec(trial_id=trial_id(resolved, study_hash), **resolved))
+        for combo in itertools.product(*axes.values(), study.seeds(method)):
+            *values, seed = combo
+            try:
+                resolved = objective.resolve(dict(zip(axes, values)))
+                seed = check_seed(seed, method)
+            except HyperparameterError as e:
+                raise ConfigError(study.study, [(f"methods.{method}.{e.parameter}", str(e))]) from None
+            specs.append(TrialSpec(
+                trial_id=trial_id(method, resolved, seed, study_hash),
+                config_id=config_id(method, resolved, study_hash),
+                method=method, values=resolved, seed=seed,
+            ))
     seen: dict[str, TrialSpec] = {}
     for spec in specs:
         if spec.trial_id in seen:
@@ -82,3 +118,26 @@ def expand(study: Study) -> list[TrialSpec]:
             )
         seen[spec.trial_id] = spec
     return specs
+
+
+def methods_block(study: Study) -> dict:
+    """``study.json``'s ``methods``: per method of the study, its label, needs and the axes of
+    its grid in display order (shared axes last), each with its scale, label and, for a value
+    derived from others in this study, ``derived_from``."""
+    out = {}
+    for method in study.methods:
+        objective = OBJECTIVES[method]
+        given = study.axes(method)
+        axes = []
+        for axis in objective.all_axes():
+            derived = bool(axis.derived_from) and axis.name not in given and all(
+                s in given for s in axis.derived_from)
+            if axis.name in given or derived:
+                axes.append(axis.describe(derived=derived))
+        out[method] = {
+            "label": objective.label,
+            "needs_reference": objective.needs_reference,
+            "needs_chosen_nll": objective.needs_chosen_nll,
+            "axes": axes,
+        }
+    return out

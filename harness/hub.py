@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
 
+from harness.errors import UserError
+
 RepoType = Literal["model", "dataset"]
 
 
-class MissingHubArtifactError(RuntimeError):
+class MissingHubArtifactError(UserError, RuntimeError):
     """One or more Hub ids are neither local paths nor in the local Hugging Face cache."""
 
 

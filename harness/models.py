@@ -1,7 +1,8 @@
 """Loading the policy (SFT) model and its tokenizer, with the harness's device and dtype rules.
 
 ``dtype: auto`` means bfloat16 on a CUDA GPU and float32 on CPU (CPU bf16 training is slow and
-TRL's bf16 default raises there). Every causal-LM load goes through :func:`load_causal_lm`,
+TRL's bf16 default raises there). ``trust_remote_code`` (the study's ``policy.trust_remote_code``)
+is passed by every caller, so a model with its own modelling code loads everywhere or nowhere. Every causal-LM load goes through :func:`load_causal_lm`,
 which counts loads per process (``LOADS``) so tests can assert that a DPO trial with the shared
 reference cache never loads a reference model.
 """
@@ -11,9 +12,14 @@ from __future__ import annotations
 import collections
 import logging
 
+from harness.errors import UserError
 from harness.hub import HubRef, resolve
 
 log = logging.getLogger(__name__)
+
+
+class RemoteCodeError(UserError, ValueError):
+    """A model folder that needs its own code run, without ``policy.trust_remote_code``."""
 
 LOADS: collections.Counter = collections.Counter()  # model path -> number of loads in this process
 
@@ -69,9 +75,17 @@ def load_causal_lm(
 
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per load clutters sweep output
     path = resolve(HubRef(name, "model", revision))
-    model = AutoModelForCausalLM.from_pretrained(
-        path, revision=revision, dtype=resolve_dtype(dtype), trust_remote_code=trust_remote_code
-    )
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            path, revision=revision, dtype=resolve_dtype(dtype), trust_remote_code=trust_remote_code
+        )
+    except ValueError as e:
+        if trust_remote_code or "trust_remote_code" not in str(e):
+            raise
+        raise RemoteCodeError(
+            f"policy.trust_remote_code: {name} comes with its own modelling code, which runs only "
+            "with policy.trust_remote_code: true in the study (set it only for code you trust)"
+        ) from None
     LOADS[path] += 1
     if device != "as_loaded":
         model.to(device or ("cuda" if has_cuda() else "cpu"))

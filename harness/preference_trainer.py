@@ -4,14 +4,18 @@ Hooks overridden (and nothing else):
 
 * ``_compute_loss`` (what ``DPOTrainer.compute_loss`` calls): one forward pass of the policy
   over the ``[chosen; rejected]`` batch TRL builds, summed completion log-probs and completion
-  lengths per sequence, then ``objective(...)`` from :mod:`harness.objectives`. A non-finite
-  loss raises :class:`harness.train.Diverged`.
+  lengths per sequence, the cached reference log-probs when the method needs them and the
+  chosen replies' NLL when it needs that (computed once per batch, only then), all in one
+  :class:`harness.objectives.PreferenceBatch` for the objective's loss. A non-finite loss raises
+  :class:`harness.train.Diverged`. TRL's own loss (and so DPOConfig's loss settings,
+  its temperature and ``loss_type``) is never used.
 * ``_precompute_ref_logps``: instead of running the model over the dataset (TRL's per-trial
   precompute), attach the shared cache's reference log-probs by ``pair_id``. With
   ``precompute_ref_log_probs=True`` TRL never loads a reference model.
 
 A ``ref_model`` may still be passed to compute the reference on the fly (the slow path the
-shared cache replaces; used by tests and the benchmark to compare).
+shared cache replaces; used by tests and the benchmark to compare). ``objective=None`` gives a
+trainer used only for its tokenization and log-prob pass (the reference cache's build).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from transformers import TrainerCallback
 from trl import DPOTrainer
 from trl.trainer import dpo_trainer as _trl_dpo
 
+from harness.objectives import PreferenceBatch, chosen_nll
 from harness.train import Diverged
 
 _NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
@@ -56,7 +61,8 @@ class PreferenceTrainer(DPOTrainer):
     def __init__(self, *args, objective, hparams: dict, reference: dict | None = None, **kwargs):
         # Set before super().__init__, which calls _precompute_ref_logps.
         self.objective = objective
-        self.hparams = dict(hparams)
+        # What the loss takes, checked once (shared axes such as learning_rate may be in hparams).
+        self.hparams = objective.loss_kwargs(hparams) if objective is not None else {}
         self.reference = reference
         self._recent_losses: collections.deque = collections.deque(maxlen=1)
         with _no_trl_weight_hash():
@@ -75,7 +81,7 @@ class PreferenceTrainer(DPOTrainer):
 
     # -- reference log-probs ------------------------------------------------------------------
     def _precompute_ref_logps(self, dataset, name, batch_size):
-        if self.reference is None or not self.objective.needs_reference:
+        if self.reference is None or self.objective is None or not self.objective.needs_reference:
             return dataset
         ids = dataset["pair_id"]
         missing = [i for i in ids if i not in self.reference]
@@ -112,12 +118,17 @@ class PreferenceTrainer(DPOTrainer):
             return c, r
         return None, None
 
-    def objective_outputs(self, model, inputs):
+    def preference_batch(self, model, inputs) -> PreferenceBatch:
+        """What the objective sees of ``inputs`` under ``model`` (see the module docstring)."""
         (chosen, rejected), (len_c, len_r) = self.sequence_logps(model, inputs)
         ref_c, ref_r = self.reference_logps(inputs) if self.objective.needs_reference else (None, None)
         if ref_c is not None:
             ref_c, ref_r = ref_c.to(chosen.device, chosen.dtype), ref_r.to(chosen.device, chosen.dtype)
-        return self.objective(chosen, rejected, len_c, len_r, ref_c, ref_r, **self.hparams)
+        nll = chosen_nll(chosen, len_c) if self.objective.needs_chosen_nll else None
+        return PreferenceBatch(chosen, rejected, len_c, len_r, ref_c, ref_r, nll)
+
+    def objective_outputs(self, model, inputs):
+        return self.objective.compute(self.preference_batch(model, inputs), self.hparams)
 
     def _compute_loss(self, model, inputs, return_outputs):
         mode = "train" if self.model.training else "eval"

@@ -6,11 +6,15 @@ naming each missing model/dataset) -> the study's worlds (the toy world, or any 
 eval prompts through the data adapters (a held-out slice of pairs for reward accuracy) -> the
 SFT policy's content hash -> reference log-probs of every pair under the SFT model (only when a
 method needs a reference) -> the SFT baseline on the eval prompts. The manifest
-``<artifacts_dir>/studies/<study>/prepared.json`` (:class:`harness.artifacts.PreparedStudy`)
-points at all of it; trials read only the manifest.
+(:class:`harness.artifacts.PreparedStudy`, saved as ``<artifacts_dir>/studies/<study>/
+prepared-<key>.json``, keyed by its content) points at all of it; trials receive its contents.
 
 Artifacts live under ``<artifacts_dir>``: ``toyworld/<key>/``, ``data/<hash>/``,
-``reference/reference-<key>.parquet``, ``baseline/baseline-<key>.parquet``.
+``reference/reference-<key>.parquet``, ``baseline/baseline-<key>.parquet``. Each is sealed with
+a checksum (:mod:`harness.io`) and checked before it is reused: a damaged one is rebuilt with a
+warning naming it. The policy folder's content hash is remembered under
+``hashes/`` by the folder's file sizes and modification times, so an unchanged 28 GB folder is
+not read again.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ import pandas as pd
 
 from harness import hub
 from harness.artifacts import PreparedStudy, study_folder
-from harness.io import hash_dir, hash_json, write_json_atomic, write_parquet_atomic
+from harness.errors import UserError
+from harness.io import hash_dir, hash_json, verify_file, write_json_atomic, write_parquet_atomic
 
 log = logging.getLogger(__name__)
+
+
+class PrepareError(UserError, ValueError):
+    """The study's data and settings leave nothing to train or evaluate on."""
 
 
 def _hash_table(df: pd.DataFrame) -> str:
@@ -68,18 +77,27 @@ def _drop_unusable_pairs(pairs: pd.DataFrame, tokenizer, max_length: int,
     empty = (pairs["chosen"].str.strip() == "") | (pairs["rejected"].str.strip() == "")
     too_long = np.zeros(len(pairs), dtype=bool)
     if truncation_mode == "keep_start":
-        too_long = np.array([
-            len(tokenizer.apply_chat_template([dict(m) for m in p], add_generation_prompt=True,
-                                              tokenize=True, return_dict=True)["input_ids"])
-            >= max_length
-            for p in pairs["prompt"]
-        ], dtype=bool)
+        too_long = np.array([_prompt_tokens(tokenizer, p) >= max_length for p in pairs["prompt"]],
+                            dtype=bool)
     if empty.any() or too_long.any():
         log.warning(
             "dropped %d pair(s) with an empty response and %d whose prompt fills max_length=%d "
             "(zero response tokens)", int(empty.sum()), int((too_long & ~empty).sum()), max_length,
         )
+    if len(pairs) and (empty | too_long).all():
+        shortest = min(_prompt_tokens(tokenizer, p) for p in pairs["prompt"])
+        raise PrepareError(
+            f"training.max_length: {max_length} leaves no train pair a response token (the "
+            f"shortest prompt is {shortest} tokens under the chat template, plus one response "
+            f"token); set training.max_length to at least {shortest + 1}"
+            if too_long.any() else "data.train: every pair has an empty chosen or rejected reply"
+        )
     return pairs[~(empty | too_long)].reset_index(drop=True)
+
+
+def _prompt_tokens(tokenizer, prompt) -> int:
+    return len(tokenizer.apply_chat_template([dict(m) for m in prompt], add_generation_prompt=True,
+                                             tokenize=True, return_dict=True)["input_ids"])
 
 
 def _data_spec(spec: dict, worlds: dict) -> dict:
@@ -113,8 +131,10 @@ def prepare(study, *, progress=print) -> PreparedStudy:
     policy = str(worlds[study.policy.model].policy) if study.policy.model in worlds \
         else study.policy.model
     policy_path = hub.resolve(hub.HubRef(policy, "model", study.policy.revision))
-    policy_hash = hash_dir(policy_path)
-    tokenizer = load_tokenizer(policy_path)
+    remote = study.policy.trust_remote_code
+    progress("prepare: policy content hash ...")
+    policy_hash = hash_dir(policy_path, cache_dir=art / "hashes")
+    tokenizer = load_tokenizer(policy_path, trust_remote_code=remote)
 
     progress("prepare: data ...")
     train_all, train_report = load_table(_data_spec(study.data.train, worlds), "train")
@@ -127,8 +147,11 @@ def prepare(study, *, progress=print) -> PreparedStudy:
     data_dir = art / "data" / data_key
     paths = {n: data_dir / f"{n}.parquet" for n in ("train_pairs", "heldout_pairs", "eval_prompts")}
     for name, df in zip(paths, (train_df, held_df, eval_df)):
-        if not paths[name].exists():
-            write_parquet_atomic(paths[name], df)
+        problem = verify_file(paths[name])
+        if problem and paths[name].exists():
+            log.warning("data table %s %s: rewriting it", paths[name], problem)
+        if problem:
+            write_parquet_atomic(paths[name], df, seal=True)
     write_json_atomic(data_dir / "drops.json",
                       {"train": train_report.summary(), "eval": eval_report.summary()})
     progress(f"prepare: {len(train_df)} train pairs, {len(held_df)} held out, "
@@ -142,7 +165,7 @@ def prepare(study, *, progress=print) -> PreparedStudy:
         pairs = pd.concat([train_df, held_df], ignore_index=True)
         reference, hit = build_reference(
             policy_path, policy_hash, pairs, _hash_table(pairs), study.training,
-            art / "reference", study.policy.dtype,
+            art / "reference", study.policy.dtype, trust_remote_code=remote,
         )
         progress(f"prepare: reference {'cache hit' if hit else 'computed'}: {reference}")
 
@@ -152,7 +175,7 @@ def prepare(study, *, progress=print) -> PreparedStudy:
     base_key = hash_json([policy_hash, data_key, judge, generation])
     baseline_path = art / "baseline" / f"baseline-{base_key}.parquet"
     base = build_baseline(policy_path, None, eval_df, judge, generation, baseline_path,
-                          sft_key=policy_hash)
+                          sft_key=policy_hash, trust_remote_code=remote)
     progress(f"prepare: baseline {'cache hit' if base.attrs.get('cache_hit') else 'built'} "
              f"(SFT mean score {base['score'].mean():.3f})")
 
@@ -168,6 +191,8 @@ def prepare(study, *, progress=print) -> PreparedStudy:
         reference_logps=str(reference) if reference else None,
         baseline=str(baseline_path),
         hashes={"policy": policy_hash, "data": data_key, "baseline": base_key},
+        trust_remote_code=remote,
+        study_hash=study.hash(),
     )
     prepared.save(study_folder(art, study.study))
     progress(f"prepare: done in {time.perf_counter() - t0:.1f} s")

@@ -5,7 +5,9 @@ every train (and held-out) pair depend only on (SFT model content, pair data, to
 settings). They are computed once with the same tokenization the trainer uses (TRL's
 ``_prepare_dataset`` inside :class:`~harness.preference_trainer.PreferenceTrainer`) and stored
 as ``reference-<key>.parquet`` (columns ``pair_id, ref_chosen_logps, ref_rejected_logps``),
-written atomically, so two trials racing to build it cannot leave a broken file. A trial then
+written atomically, so two trials racing to build it cannot leave a broken file, and sealed
+with a checksum: a cache whose bytes changed (truncated, flipped) is rebuilt with a warning, and
+:func:`load_reference` refuses one, so no trial trains against damaged log-probs. A trial then
 trains with no reference model in memory: a DPO trial costs about what a SimPO trial costs.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.io import hash_json, write_parquet_atomic
+from harness.io import hash_json, require_sealed, verify_file, write_parquet_atomic
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +48,25 @@ def reference_key(policy_hash: str, pairs_hash: str, training, dtype: str) -> st
     )
 
 
-def compute_reference(policy_path: str, pairs: pd.DataFrame, training, dtype: str = "auto") -> dict:
+def compute_reference(policy_path: str, pairs: pd.DataFrame, training, dtype: str = "auto",
+                      trust_remote_code: bool = False) -> dict:
     """``pair_id -> (ref_chosen_logp, ref_rejected_logp)`` of the SFT model at ``policy_path``."""
     from harness.models import load_causal_lm, load_tokenizer
-    from harness.objectives import get_objective
     from harness.preference_trainer import sequence_logps_table
     from harness.train import _make_trainer, _trl_args, to_trl_rows
 
-    tokenizer = load_tokenizer(policy_path)
+    tokenizer = load_tokenizer(policy_path, trust_remote_code=trust_remote_code)
     rows = to_trl_rows(pairs)
     with tempfile.TemporaryDirectory(prefix="po-ref-") as tmp:
-        args = _trl_args(training, output_dir=tmp, learning_rate=1e-6, epochs=1, seed=0, dtype=dtype)
+        args = _trl_args(training, output_dir=tmp, seed=0, dtype=dtype)
         # As in training: float32 weights under bf16 autocast when training is mixed precision,
         # so a policy equal to the reference has a margin of exactly 0 at step 0.
-        model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype)
-        # reference=None: the precompute hook leaves the data alone; we only need the trainer's
-        # tokenization and collator, and its log-prob pass.
-        trainer = _make_trainer(model, tokenizer, rows[:1], args, get_objective("dpo"),
-                                {"beta": 0.1}, reference=None)
+        model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype,
+                               trust_remote_code=trust_remote_code)
+        # No objective, reference=None: the precompute hook leaves the data alone; we only need
+        # the trainer's tokenization and collator, and its log-prob pass.
+        trainer = _make_trainer(model, tokenizer, rows[:1], args, objective=None, hparams={},
+                                reference=None)
         table = sequence_logps_table(trainer, rows)
     BUILDS["computed"] += 1
     dropped = len(rows) - len(table)
@@ -74,24 +77,30 @@ def compute_reference(policy_path: str, pairs: pd.DataFrame, training, dtype: st
 
 def build_reference(
     policy_path: str, policy_hash: str, pairs: pd.DataFrame, pairs_hash: str, training,
-    cache_dir: str | Path, dtype: str = "auto",
+    cache_dir: str | Path, dtype: str = "auto", trust_remote_code: bool = False,
 ) -> tuple[Path, bool]:
-    """Return ``(path, cache_hit)`` of the reference cache for these inputs, building it if needed."""
+    """Return ``(path, cache_hit)`` of the reference cache for these inputs, building it if
+    needed (or if the cached file does not match its checksum)."""
     key = reference_key(policy_hash, pairs_hash, training, dtype)
     path = Path(cache_dir) / f"reference-{key}.parquet"
-    if path.exists():
+    problem = verify_file(path)
+    if problem is None:
         log.info("reference log-probs: cache hit %s", path)
         return path, True
-    table = compute_reference(policy_path, pairs, training, dtype)
+    if path.exists():
+        log.warning("reference log-probs cache %s %s: computing it again", path, problem)
+    table = compute_reference(policy_path, pairs, training, dtype, trust_remote_code)
     df = pd.DataFrame(
         [(k, v[0], v[1]) for k, v in table.items()], columns=list(COLUMNS)
     )
-    write_parquet_atomic(path, df)
+    write_parquet_atomic(path, df, seal=True)
     return path, False
 
 
 def load_reference(path: str | Path) -> dict:
-    df = pd.read_parquet(path)
+    """``pair_id -> (chosen, rejected)`` log-probs; DamagedFileError unless the file matches its
+    checksum."""
+    df = pd.read_parquet(require_sealed(path))
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: not a reference cache (missing columns {missing})")

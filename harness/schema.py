@@ -1,7 +1,7 @@
 """Column contracts shared by the harness stages and the analysis package.
 
-These names are the same words as the YAML keys and the Python arguments (design.md,
-"Results layout"). Analysis reads only the tables described here.
+These names are the same words as the YAML keys and the Python arguments. Analysis reads only
+the tables described here (and ``study.json``).
 
 Data tables (what every data adapter and the toy world produce):
 
@@ -12,7 +12,9 @@ Data tables (what every data adapter and the toy world produce):
 
 Results tables (``results/<study>/``):
 
-- ``trials.parquet``: one row per trial, columns ``TRIAL_COLUMNS``.
+- ``trials.parquet``: one row per trial: the columns ``TRIAL_BASE_COLUMNS`` (every study), then
+  one column per hyperparameter axis of the study's methods (their union, NaN where a method
+  lacks an axis; ``study.json``'s ``methods`` block lists each method's axes), then extras.
 - ``samples.parquet``: one row per (trial, eval prompt), columns ``SAMPLE_COLUMNS``, then the
   optional judge breakdown ``judge_<component>`` (``JUDGE_COLUMN_PREFIX``), written when the
   study's judge offers one: the score's components, summing to ``score`` row by row.
@@ -25,15 +27,17 @@ TRAIN_COLUMNS = ("pair_id", "prompt", "chosen", "rejected")
 EVAL_COLUMNS = ("prompt_id", "prompt", "chosen")
 EVAL_OPTIONAL_COLUMNS = ("rejected",)
 
-METHODS = ("dpo", "ln_dpo", "simpo")
-HYPERPARAMETERS = ("beta", "gamma", "gamma_beta_ratio", "learning_rate", "epochs", "seed")
+# Who a trial is: its id, the id of its configuration (trials differing only by seed share it),
+# its method and its training seed. Hyperparameter columns are not listed here: they are the
+# axes the study's methods register (harness.objectives).
+TRIAL_ID_COLUMNS = ("trial_id", "config_id", "method", "seed")
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 STATUS_DIVERGED = "diverged"
 STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_DIVERGED)
 
-# Per-model metrics (design.md "Metrics"); NaN for failed/diverged trials.
+# Per-model metrics (docs/evaluation.md); NaN for failed/diverged trials.
 MODEL_METRICS = (
     "mean_score",
     "win_vs_chosen",
@@ -53,9 +57,8 @@ TIMING_COLUMNS = (
     "peak_rss_mb",
 )
 
-TRIAL_COLUMNS = (
-    ("trial_id", "method")
-    + HYPERPARAMETERS
+TRIAL_BASE_COLUMNS = (
+    TRIAL_ID_COLUMNS
     + ("status", "error")
     + TRAIN_METRICS
     + MODEL_METRICS
@@ -96,3 +99,39 @@ def is_tie(a, b, tolerance: float = TIE_TOLERANCE):
 
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return np.abs(a - b) <= tolerance * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+
+
+# A results folder belongs to one study config: a trial row enters the study's tables only when
+# it was made under the study's result settings (``study_hash``, the digest of the settings that
+# change a trial's result) and its trial id is in the study's trial set (study.json
+# ``trial_ids``). Other rows stay on disk, are counted by reason (study.json ``excluded``) and
+# can be pruned (``python -m harness.sweep STUDY.yaml --prune``).
+STUDY_HASH = "study_hash"
+EXCLUDED_OTHER_SETTINGS = "other_settings"
+EXCLUDED_NOT_IN_GRID = "not_in_grid"
+EXCLUSION_WORDS = {
+    EXCLUDED_OTHER_SETTINGS: "made under other settings",
+    EXCLUDED_NOT_IN_GRID: "no longer in the grid",
+}
+
+
+def exclusion_reason(trial_id: str, row_hash, study_hash: str, trial_ids) -> str | None:
+    """Why a trial row is not part of the study (``None``: it is).
+
+    ``row_hash`` is the row's ``study_hash`` (``None``/NaN for rows of an older harness, which
+    are judged by their id alone: a trial id is a digest of the study hash too). A row outside
+    the trial set whose hash is unknown counts as made under other settings.
+    """
+    known = isinstance(row_hash, str) and row_hash != ""
+    if known and row_hash != study_hash:
+        return EXCLUDED_OTHER_SETTINGS
+    if trial_id not in trial_ids:
+        return EXCLUDED_NOT_IN_GRID if known else EXCLUDED_OTHER_SETTINGS
+    return None
+
+
+def describe_excluded(counts: dict | None) -> str:
+    """``"3 made under other settings, 2 no longer in the grid"``; ``""`` when none."""
+    counts = counts or {}
+    return ", ".join(f"{counts[k]} {words}" for k, words in EXCLUSION_WORDS.items()
+                     if counts.get(k))

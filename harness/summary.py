@@ -1,17 +1,21 @@
 """The one-screen summary printed at the end of a sweep: per method, trials ok / failed /
-diverged, best and median ``mean_score``, and the share of ok trials below the SFT model."""
+diverged, best and median ``mean_score``, and the share of ok trials below the SFT model; and
+the recorded trials kept out of the tables (other settings, no longer in the grid)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from harness.schema import METHODS, STATUS_DIVERGED, STATUS_FAILED, STATUS_OK
+from harness.objectives import OBJECTIVES
+from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK, describe_excluded
 
 
 def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
+    """One row per method present, in registration order (others, e.g. from a plugin not
+    imported here, alphabetically after)."""
     rows = []
-    order = [m for m in METHODS if m in set(trials["method"])] + sorted(
-        set(trials["method"]) - set(METHODS))
+    present = set(trials["method"])
+    order = [m for m in OBJECTIVES if m in present] + sorted(present - set(OBJECTIVES))
     for method in order:
         t = trials[trials["method"] == method]
         ok = t[t["status"] == STATUS_OK]["mean_score"].astype(float)
@@ -28,7 +32,9 @@ def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary_table(trials: pd.DataFrame, baseline_path: str | None, run: dict | None = None) -> str:
+def summary_table(trials: pd.DataFrame, baseline_path: str | None, run: dict | None = None,
+                  excluded: dict | None = None) -> str:
+    """The summary; ``excluded`` (counts by reason) adds the line of trials kept aside."""
     sft = float("nan")
     if baseline_path:
         sft = float(pd.read_parquet(baseline_path)["score"].mean())
@@ -38,4 +44,7 @@ def summary_table(trials: pd.DataFrame, baseline_path: str | None, run: dict | N
     if run:
         lines.append(f"this run: {run['n_trials']} trials in {run['wall_s']:.1f} s "
                      f"({run['concurrency']} at a time)")
+    aside = describe_excluded(excluded)
+    if aside:
+        lines.append(f"not in these tables: {aside} (kept on disk; --prune removes them)")
     return "\n".join(lines)

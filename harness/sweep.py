@@ -1,33 +1,47 @@
 """``python -m harness.sweep STUDY.yaml``: run a study's whole grid on Ray Tune.
 
-    python -m harness.sweep STUDY.yaml [--dry-run] [--prepare-only] [--resume]
-        [--address ADDR] [--max-concurrent N] [--results DIR] [--set key.path=value ...]
+    python -m harness.sweep STUDY.yaml [--dry-run] [--prepare-only] [--resume] [--prune]
+        [--wait] [--address ADDR] [--max-concurrent N] [--results DIR] [--set key.path=value ...]
 
-1. Validate the YAML (:mod:`harness.config`) and expand the grid into trials with stable ids.
+1. Validate the YAML (:mod:`harness.config`) and expand the study's trial set
+   (:func:`harness.membership.study_trials`) with stable ids.
 2. ``--dry-run``: print the plan and a cost estimate (:mod:`harness.cost`) and stop.
-3. Prepare the shared artifacts once (:mod:`harness.prepare`; cached by content hash).
-4. Run one Ray Tune trial per trial not yet recorded (:mod:`harness.trial`), locally
+3. Check the results and artifacts folders are writable (free space is printed), take the
+   study's lock (:mod:`harness.lock`: one sweep per results folder at a time), remove what
+   killed runs left behind (:mod:`harness.cleanup`).
+4. Read back the recorded trials (:func:`harness.results.scan`: damaged ones are quarantined
+   and run again). Rows made under other settings or no longer in the grid are kept aside and
+   counted (``--prune`` deletes them); the rest of the trial set is what runs.
+5. Nothing to run and the study already prepared: rewrite the tables and stop (no Ray, no
+   preparation). Else prepare the shared artifacts (:mod:`harness.prepare`; cached by content
+   hash) and run one Ray Tune trial per pending trial (:mod:`harness.trial`), locally
    (``ray.init`` here) or on a cluster (``--address``, ``ray.address`` or ``RAY_ADDRESS``).
-5. Rewrite ``results/<study>/{trials,samples,baseline}.parquet`` and print a summary.
+6. Rewrite ``results/<study>/{trials,samples,baseline}.parquet`` and print a summary.
 
-Re-running is the resume: a trial is done when its row is on disk
+Re-running is the resume: a trial is done when its (intact) row is on disk
 (:mod:`harness.results`), so a second run, or a run after the driver was killed, runs only the
-missing trials. Each run is its own Tune experiment under ``results/<study>/tune/``.
+missing trials. Ctrl-C or SIGTERM stops the running trials, records none of them and exits
+130 / 143 (:mod:`harness.interrupt`); every error a user can cause is one ``error:`` line and
+exit 2 (:mod:`harness.cli`). Each run is its own Tune experiment under ``results/<study>/tune/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness.results import consolidate, done_ids, write_study_json
+from harness.errors import UserError
+from harness.results import classify, consolidate, counts, prune, scan, write_study_json
+from harness.schema import STUDY_HASH, describe_excluded
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +49,24 @@ log = logging.getLogger(__name__)
 def interleave_methods(specs):
     """Round-robin over methods (dpo, ln_dpo, simpo, dpo, ...), each method's own order kept:
     every method gets early results in the progress view, and the one-time warm-up of each
-    worker process (imports, first model load) does not land on one method's trials."""
+    worker process (imports, first model load) does not land on one method's trials.
+    Linear in the number of trials."""
     by_method: dict[str, list] = {}
     for s in specs:
         by_method.setdefault(s.method, []).append(s)
-    out, queues = [], list(by_method.values())
-    while any(queues):
+    out, queues = [], [iter(q) for q in by_method.values()]
+    while queues:
+        alive = []
         for q in queues:
-            if q:
-                out.append(q.pop(0))
+            spec = next(q, None)
+            if spec is not None:
+                out.append(spec)
+                alive.append(q)
+        queues = alive
     return out
 
 
-class SweepError(RuntimeError):
+class SweepError(UserError, RuntimeError):
     """A study cannot run as configured (e.g. resources the cluster does not have)."""
 
 
@@ -56,6 +75,7 @@ class SweepError(RuntimeError):
 
 def po_trial(config: dict, ctx: dict) -> None:
     """The Tune trainable: one trial, its rows written to disk, its metrics reported."""
+    import ray
     from ray import tune
 
     from harness.config.sections import TrainingConfig
@@ -64,13 +84,16 @@ def po_trial(config: dict, ctx: dict) -> None:
 
     spec = config["trial"]
     results = Path(ctx["results"])
+    node = {"node_id": ray.get_runtime_context().get_node_id()}
     if is_done(results, spec["trial_id"]):  # re-entered after a restore: already recorded
-        tune.report({"status": "recorded"})
+        tune.report({"status": "recorded", **node})
         return
     import torch
 
     torch.set_num_threads(max(1, int(ctx["cpus_per_trial"])))
     # In this process, or on a Ray Train TorchTrainer when resources.workers_per_trial > 1.
+    # The manifest's contents, not a path to re-read: another sweep of the same study name
+    # preparing other data meanwhile cannot change what this trial reads.
     row, samples = run_trial_on(
         ctx["resources"],
         spec,
@@ -79,9 +102,12 @@ def po_trial(config: dict, ctx: dict) -> None:
         ctx["dtype"],
         trial_dir(results, spec["trial_id"]),
         storage=results / "tune" / "train",
+        plugins=ctx["plugins"],
+        outputs=ctx.get("outputs"),  # tracking + kept policies (harness.outputs)
     )
+    row[STUDY_HASH] = ctx["study_hash"]
     write_trial(results, row, samples)
-    report = {"status": row["status"], "method": spec["method"]}
+    report = {"status": row["status"], "method": spec["method"], **node}
     for k in ("mean_score", "win_vs_sft", "mean_kl", "time_total_s"):
         v = row.get(k)
         if isinstance(v, (int, float)):
@@ -92,21 +118,53 @@ def po_trial(config: dict, ctx: dict) -> None:
 # ----------------------------------------------------------------------------- Ray
 
 
+def ray_tmp_root() -> Path:
+    return Path(os.environ.get("PO_HARNESS_RAY_TMP", "/tmp"))
+
+
+def _private_dir(root: Path, prefix: str) -> str:
+    """``<root>/<prefix><n>``, the first n free: shorter than mkdtemp's 8 random characters
+    (Ray's socket paths under it must stay < 107 bytes)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        path = root / f"{prefix}{n}"
+        try:
+            path.mkdir(mode=0o700)
+            return str(path)
+        except FileExistsError:
+            continue
+    return tempfile.mkdtemp(prefix=prefix, dir=root)
+
+
 def _ray_init(address: str | None, num_cpus: int | None):
     """Start a local Ray (returns its temp dir, removed at shutdown) or join ``address``."""
     import ray
 
+    from harness.cleanup import RAY_TMP_PREFIX
+    from harness.interrupt import sigint_ignored
+
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ["RAY_CHDIR_TO_TRIAL_DIR"] = "0"  # trials write to absolute paths anyway
+    # Tune's own output stays out of the sweep's (issue 12): no TensorBoard/CSV logger
+    # callbacks (tracking is the trials' own, harness.tracking; run_tune keeps the JSON logger
+    # that its ResultGrid reads), so no `tensorboard --logdir` hint at a temporary folder, and
+    # the old output flow, silent at verbose=0, instead of the "Configuration for experiment"
+    # banner. The live progress line is harness.progress's.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
     if ray.is_initialized():
         return None, False
     if address:
         ray.init(address=address, log_to_driver=False)
         return None, True
-    # Ray's socket paths must stay < 107 characters: a short, private temp dir.
-    tmp = tempfile.mkdtemp(prefix="rpo-", dir=os.environ.get("PO_HARNESS_RAY_TMP", "/tmp"))
-    ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _temp_dir=tmp,
-             log_to_driver=False, configure_logging=False)
+    # Ray's socket paths must stay < 107 characters: a short, private temp dir, named with this
+    # process's pid so a later run can remove it if this one is killed (harness.cleanup).
+    tmp = _private_dir(ray_tmp_root(), f"{RAY_TMP_PREFIX}{os.getpid()}-")
+    # Ray's processes inherit an ignored SIGINT: a Ctrl-C in the terminal reaches the whole
+    # process group, and must stop the sweep (through the driver), not kill Ray under it.
+    with sigint_ignored():
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _temp_dir=tmp,
+                 log_to_driver=False, configure_logging=False)
     return tmp, True
 
 
@@ -116,11 +174,12 @@ def ray_session(address: str | None):
     its temp dir removed, on exit). Yields the cluster's resources."""
     import ray
 
-    tmp, started = _ray_init(address, None)
+    tmp, started = None, False
     try:
+        tmp, started = _ray_init(address, None)
         yield ray.cluster_resources()
     finally:
-        if started:
+        if started or ray.is_initialized():
             ray.shutdown()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -155,12 +214,18 @@ def _max_concurrent(study, cluster: dict, override: int | None) -> int:
     return max(1, per_cpu)
 
 
-def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurrent=None,
+def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
              progress_stream=None) -> dict:
-    """Run ``pending`` TrialSpecs on Ray Tune (inside :func:`ray_session`); returns timing facts
-    of the run."""
+    """Run ``pending`` TrialSpecs on Ray Tune (inside :func:`ray_session`); ``prepared`` is the
+    study's :class:`~harness.artifacts.PreparedStudy`. Returns facts of the run: wall time,
+    concurrency, trials, and ``interrupted`` (the signal's name, or None)."""
     from ray import tune
+    from ray.tune.logger import JsonLoggerCallback
 
+    from harness import interrupt
+    from harness.distributed import trial_resources
+    from harness.plugins import plugin_sources
+    from harness.outputs import study_outputs
     from harness.progress import Progress
 
     results = study.results_path
@@ -168,14 +233,16 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
     r = study.resources
     ctx = {
         "results": str(results),
-        "prepared": str(prepared_file),
+        "prepared": prepared.to_dict(),
+        "study_hash": study.hash(),
         "training": study.training.model_dump(mode="json"),
         "dtype": study.policy.dtype,
         "cpus_per_trial": r.cpus_per_trial,
         "resources": r.model_dump(),
+        # The study's plugin modules, imported by the trial process before it needs a registry.
+        "plugins": plugin_sources(study.plugins),
+        "outputs": study_outputs(study),
     }
-    from harness.distributed import trial_resources
-
     trainable = tune.with_resources(tune.with_parameters(po_trial, ctx=ctx),
                                     trial_resources(r))
     progress = Progress(pending, results, stream=progress_stream)
@@ -188,21 +255,44 @@ def run_tune(study, pending, prepared_file: Path, cluster: dict, *, max_concurre
             name=f"run-{time.strftime('%Y%m%d-%H%M%S')}",
             storage_path=str((results / "tune").resolve()),  # must be absolute
             failure_config=tune.FailureConfig(max_failures=0),
+            stop=interrupt.StopOnSignal(),
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, JsonLoggerCallback()],
         ),
     )
     t0 = time.perf_counter()
-    grid = tuner.fit()  # does not raise when trials error: checked below
+    with interrupt.stop_tune_on_signals():
+        grid = tuner.fit()  # does not raise when trials error, nor on Ctrl-C: checked below
     wall = time.perf_counter() - t0
     progress.close()
-    _record_crashed(results, pending, grid)
-    return {"wall_s": wall, "concurrency": concurrency, "n_trials": len(pending)}
+    signum = interrupt.received()
+    unfinished = _record_errors(results, pending, grid, study.hash(), interrupted=signum is not None)
+    return {"wall_s": wall, "concurrency": concurrency, "n_trials": len(pending),
+            "unfinished": unfinished,
+            "interrupted": signal.Signals(signum).name if signum is not None else None}
 
 
-def _record_crashed(results: Path, pending, grid) -> None:
-    """A trial that died outside run_trial's own handling (worker killed, out of memory) still
-    gets a ``failed`` row with Tune's error, so no trial is silently missing."""
+def _infrastructure_error(error: BaseException) -> bool:
+    """The trial's process or node died (Ray's errors for that), rather than the trial raising."""
+    from ray import exceptions as rex
+
+    kinds = tuple(getattr(rex, n) for n in ("RayActorError", "WorkerCrashedError", "NodeDiedError",
+                                             "LocalRayletDiedError", "TaskCancelledError")
+                  if hasattr(rex, n))
+    seen = error
+    while seen is not None:
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _record_errors(results: Path, pending, grid, study_hash: str, interrupted: bool) -> int:
+    """A trial Tune reports as errored (it died outside run_trial's own handling: worker killed,
+    out of memory) gets a ``failed`` row with Tune's error, so it is not silently missing. A trial
+    that ended without a result for any other reason (the sweep was interrupted) stays
+    unrecorded, and so does one whose worker died while the sweep was being interrupted: a
+    re-run runs them. Returns how many trials are left unrecorded."""
     from harness.results import is_done, write_trial
     from harness.schema import STATUS_FAILED
 
@@ -210,14 +300,31 @@ def _record_crashed(results: Path, pending, grid) -> None:
     for res in grid:
         tid = (res.config or {}).get("trial", {}).get("trial_id")
         if tid and res.error is not None:
-            errors[tid] = f"{type(res.error).__name__}: {res.error}"
+            errors[tid] = res.error
+    unfinished = 0
     for spec in pending:
-        if not is_done(results, spec.trial_id):
-            msg = errors.get(spec.trial_id, "the trial ended without recording a result")
-            write_trial(results, {**spec.to_dict(), "status": STATUS_FAILED, "error": msg}, None)
+        if is_done(results, spec.trial_id):
+            continue
+        error = errors.get(spec.trial_id)
+        if error is None or (interrupted and _infrastructure_error(error)):
+            unfinished += 1
+            continue
+        write_trial(results, {**spec.to_dict(), "status": STATUS_FAILED, STUDY_HASH: study_hash,
+                              "error": f"{type(error).__name__}: {error}"}, None)
+    return unfinished
 
 
 # ----------------------------------------------------------------------------- CLI
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -229,81 +336,176 @@ def _parser() -> argparse.ArgumentParser:
                     help="build the shared artifacts (data, SFT, reference, baseline) and stop")
     ap.add_argument("--resume", action="store_true",
                     help="finish the missing trials (re-running does the same; kept for clarity)")
+    ap.add_argument("--prune", action="store_true",
+                    help="delete the recorded trials that are not part of this study (made under "
+                         "other settings or no longer in the grid) and quarantined ones")
+    ap.add_argument("--wait", action="store_true",
+                    help="if another sweep of this study runs, wait for it instead of exiting")
     ap.add_argument("--address", help="join this Ray cluster (else ray.address / RAY_ADDRESS / local)")
-    ap.add_argument("--max-concurrent", type=int, help="trials at once (default: what fits)")
+    ap.add_argument("--max-concurrent", type=_at_least_one,
+                    help="trials at once, >= 1 (default: what fits)")
     ap.add_argument("--results", help="results folder (overrides results_dir)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a YAML key, e.g. --set grid.epochs=[1,2]")
-    ap.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+                    help="override a YAML key, e.g. --set training.batch_size=8")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="log at INFO level; tracebacks on errors")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI: every error a user can cause is one ``error:`` line, exit 2; Ctrl-C / SIGTERM
+    exit 130 / 143 (:mod:`harness.cli`)."""
+    from harness.cli import run
+
+    return run(_main, argv)
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def _kept_aside(excluded: dict, damaged: int = 0) -> str:
+    text = describe_excluded(excluded)
+    parts = [f"kept aside: {text} (--prune removes them)"] if text else []
+    if damaged:
+        parts.append(f"{damaged} damaged (quarantined, will run again)")
+    return "; ".join(parts)
+
+
+def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from harness.config import ConfigError, load_study
-    from harness.cost import plan_table
-    from harness.grid import expand
+    from harness.config import load_study
+    from harness.membership import study_trials
 
     overrides = list(args.set) + ([f"results_dir={args.results}"] if args.results else [])
-    try:
-        study = load_study(args.study, overrides)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    specs = expand(study)
+    study = load_study(args.study, overrides)
+    trial_set = study_trials(study)
     results = study.results_path
-    done = done_ids(results)
-    pending = interleave_methods([s for s in specs if s.trial_id not in done])
 
     if args.dry_run:
-        print(plan_table(study, specs, done))
-        return 0
+        return _dry_run(study, trial_set, args)
 
-    print(f"study {study.study}: {len(specs)} trials, {len(specs) - len(pending)} already "
-          f"recorded, {len(pending)} to run -> {results}", flush=True)
-    address = args.address or study.ray.address or os.environ.get("RAY_ADDRESS")
-    with contextlib.ExitStack() as stack:
-        cluster = None
-        if pending and not args.prepare_only:
-            # Join or start Ray and check the per-trial request first: a study that cannot run
-            # on this cluster fails before hours of preparation, not after.
-            cluster = stack.enter_context(ray_session(address))
-            try:
-                check_resources(study.resources, cluster)
-            except SweepError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
-        return _prepare_and_run(study, specs, pending, cluster, args)
+    from harness.io import ensure_writable
 
-
-def _prepare_and_run(study, specs, pending, cluster, args) -> int:
-    from harness.hub import MissingHubArtifactError
-    from harness.prepare import prepare
-
-    results = study.results_path
-    try:
-        prepared = prepare(study, progress=lambda m: print(m, flush=True))
-    except MissingHubArtifactError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    free_art = ensure_writable(study.artifacts_dir)
     if args.prepare_only:
+        print(f"study {study.study}: preparing the shared artifacts under {study.artifacts_dir} "
+              f"(free: {_gb(free_art)})", flush=True)
+        _prepare(study, None, args)
         return 0
-    from harness.artifacts import MANIFEST, study_folder
+    free_res = ensure_writable(results)
 
-    results.mkdir(parents=True, exist_ok=True)
-    write_study_json(results, study, specs)
-    run = None
-    if pending:
-        run = run_tune(study, pending, study_folder(study.artifacts_dir, study.study) / MANIFEST,
-                       cluster, max_concurrent=args.max_concurrent)
-    trials, _ = consolidate(results, prepared.baseline)
-    write_study_json(results, study, specs, {"last_run": run} if run else None)
+    from harness.cleanup import remove_leftovers
+    from harness.lock import study_lock
+
+    with study_lock(results, wait=args.wait):
+        removed = remove_leftovers(results, study.artifacts_dir, ray_tmp_root())
+        found = scan(results)
+        kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
+        if args.prune:
+            n = prune(results, excluded, trial_set.ids)
+            excluded = {k: [] for k in excluded}
+            print(f"pruned {n} trial record(s) that are not part of this study", flush=True)
+        pending = interleave_methods([s for s in trial_set.specs if s.trial_id not in kept])
+        aside = _kept_aside(counts(excluded), len(found.damaged))
+        print(f"study {study.study}: {len(trial_set)} trials, {len(trial_set) - len(pending)} "
+              f"already recorded, {len(pending)} to run -> {results}"
+              + (f"; {aside}" if aside else "")
+              + f" (free: {_gb(free_res)} results, {_gb(free_art)} artifacts"
+              + (f"; removed {len(removed)} leftover(s) of killed runs" if removed else "") + ")",
+              flush=True)
+        prepared = None if pending else _recorded_prepared(results, trial_set.study_hash)
+        if prepared is not None:  # a finished study: no Ray, no preparation
+            return _finish(study, trial_set, prepared, None)
+        address = args.address or study.ray.address or os.environ.get("RAY_ADDRESS")
+        with contextlib.ExitStack() as stack:
+            cluster = None
+            if pending:
+                # Join or start Ray and check the per-trial request first: a study that cannot
+                # run on this cluster fails before hours of preparation, not after.
+                cluster = stack.enter_context(ray_session(address))
+                check_resources(study.resources, cluster)
+            prepared = _prepare(study, results, args)
+            write_study_json(results, study, trial_set.specs,
+                             {"excluded": counts(excluded), **_last_run(results)})
+            run = None
+            if pending:
+                run = run_tune(study, pending, prepared, cluster, max_concurrent=args.max_concurrent)
+        return _finish(study, trial_set, prepared, run)
+
+
+def _dry_run(study, trial_set, args) -> int:
+    from harness.cost import plan_table
+
+    found = scan(study.results_path, move_damaged=False)
+    kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
+    print(plan_table(study, list(trial_set.specs), set(kept)))
+    aside = _kept_aside(counts(excluded), len(found.damaged))
+    if aside:
+        print(aside[0].upper() + aside[1:] + (" [--prune given: a run would delete them]"
+                                              if args.prune and describe_excluded(counts(excluded))
+                                              else ""))
+    return 0
+
+
+def _prepare(study, results: Path | None, args):
+    """Prepare (or reuse) the shared artifacts; keep the manifest in the results folder."""
+    from harness.prepare import prepare
+    from harness.io import write_json_atomic
+
+    prepared = prepare(study, progress=lambda m: print(m, flush=True))
+    if results is not None:
+        write_json_atomic(results / "prepared.json", prepared.to_dict())
+    return prepared
+
+
+def _recorded_prepared(results: Path, study_hash: str):
+    """The manifest this results folder was last run with, when it is the current study's and
+    its baseline is intact; else None (then the study is prepared again)."""
+    from harness.artifacts import PreparedStudy
+    from harness.io import verify_file
+
+    try:
+        prepared = PreparedStudy.load(results / "prepared.json")
+    except (OSError, ValueError, TypeError, UserError):
+        return None
+    if prepared.study_hash != study_hash or not prepared.baseline:
+        return None
+    if verify_file(prepared.baseline) is not None:
+        return None
+    return prepared
+
+
+def _last_run(results: Path) -> dict:
+    """The previous ``last_run`` of study.json (kept when this run runs no trial)."""
+    try:
+        old = json.loads((results / "study.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {"last_run": old["last_run"]} if isinstance(old, dict) and "last_run" in old else {}
+
+
+def _finish(study, trial_set, prepared, run: dict | None) -> int:
+    from harness.cli import exit_code
     from harness.summary import summary_table
 
-    print(summary_table(trials, prepared.baseline, run))
+    results = study.results_path
+    trials, _, excluded = consolidate(results, trial_set.study_hash, trial_set.ids,
+                                      prepared.baseline)
+    extra = {"excluded": excluded, **({"last_run": run} if run else _last_run(results))}
+    write_study_json(results, study, trial_set.specs, extra)
+    print(summary_table(trials, prepared.baseline, run, excluded))
     print(f"results: {results}")
+    if run and run["unfinished"] and not run.get("interrupted"):
+        print(f"warning: {run['unfinished']} trial(s) ended without a result and were not "
+              "recorded; re-run the same command to run them", file=sys.stderr)
+    if run and run.get("interrupted"):
+        print(f"interrupted ({run['interrupted']}): {run['unfinished']} trial(s) stopped before "
+              "they finished were not recorded; re-run the same command to run them",
+              file=sys.stderr)
+        return exit_code(signal.Signals[run["interrupted"]])
     return 0
 
 

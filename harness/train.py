@@ -1,11 +1,11 @@
-"""One trainer for DPO, LN-DPO and SimPO: TRL's DPOTrainer with the loss from the registry.
+"""One trainer for every method: TRL's DPOTrainer with the loss from the objective registry.
 
 :class:`PreferenceTrainer` subclasses ``trl.DPOTrainer`` at its loss hook (``_compute_loss``,
 what ``compute_loss`` calls) and at its reference-precompute hook. So tokenization (chat
 template, prompt/completion split), batching, truncation, the optimizer and the scheduler are
 TRL's and identical across methods; only the objective differs
-(:mod:`harness.objectives`). The reference model never enters a trial: DPO and LN-DPO read
-the reference log-probs of every pair from the shared cache (:mod:`harness.reference`).
+(:mod:`harness.objectives`). The reference model never enters a trial: methods that need it
+read the reference log-probs of every pair from the shared cache (:mod:`harness.reference`).
 
 The trained policy is kept in memory and returned for the trial's evaluation (saving a 14B
 policy per trial would cost more disk and time than the evaluation); ``save_model=True``
@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.objectives import get_objective
+from harness.objectives import SHARED_AXES, get_objective
 from harness.schema import STATUS_DIVERGED, STATUS_OK
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,22 @@ def to_trl_rows(pairs: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=0.1,
+def trl_fields(hparams: dict) -> dict:
+    """The DPOConfig fields a trial's shared axes set (each axis's ``trl_field``), e.g.
+    ``{"learning_rate": 1e-4, "num_train_epochs": 2}``."""
+    return {axis.trl_field: hparams[name] for name, axis in SHARED_AXES.items()
+            if axis.trl_field and name in hparams}
+
+
+def _trl_args(training, *, output_dir, seed, dtype, fields: dict | None = None,
               tensorboard=False, overrides: dict | None = None):
     """DPOConfig from the study's ``training`` section; identical for every method.
 
-    ``overrides`` replace or add DPOConfig fields (the distributed launch passes FSDP or
-    DeepSpeed settings and mixed precision: :mod:`harness.distributed`)."""
+    ``fields`` are the trial's own DPOConfig fields (:func:`trl_fields`: learning rate, epochs).
+    DPOConfig's loss settings (its temperature and ``loss_type``) are left at TRL's defaults:
+    only TRL's own loss reads them, and :class:`~harness.preference_trainer.PreferenceTrainer` replaces that loss with the
+    objective's. ``overrides`` replace or add DPOConfig fields (the distributed launch passes
+    FSDP or DeepSpeed settings and mixed precision: :mod:`harness.distributed`)."""
     import torch
     from trl import DPOConfig
 
@@ -77,8 +87,6 @@ def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=
     bf16 = cuda and dtype in ("auto", "bfloat16")
     kwargs = dict(
         output_dir=str(output_dir),
-        learning_rate=learning_rate,
-        num_train_epochs=epochs,
         per_device_train_batch_size=training.batch_size,
         per_device_eval_batch_size=training.batch_size,
         gradient_accumulation_steps=training.gradient_accumulation_steps,
@@ -91,7 +99,6 @@ def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=
         logging_steps=training.logging_steps,
         seed=seed,
         data_seed=seed,
-        beta=beta,
         precompute_ref_log_probs=True,  # never load a reference model; our hook supplies them
         bf16=bf16,
         use_cpu=not cuda,
@@ -102,12 +109,14 @@ def _trl_args(training, *, output_dir, learning_rate, epochs, seed, dtype, beta=
         dataloader_num_workers=0,
         dataset_num_proc=None,
     )
+    kwargs.update(fields or {})
     kwargs.update(overrides or {})
     return DPOConfig(**kwargs)
 
 
-def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference):
-    """A PreferenceTrainer (imported lazily: TRL takes seconds to import)."""
+def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference, peft_config=None):
+    """A PreferenceTrainer (imported lazily: TRL takes seconds to import); ``peft_config``:
+    TRL wraps the model in LoRA adapters (:mod:`harness.lora`)."""
     from datasets import Dataset, disable_progress_bars
 
     from harness.preference_trainer import PreferenceTrainer
@@ -121,6 +130,7 @@ def _make_trainer(model, tokenizer, rows, args, objective, hparams, reference):
         objective=objective,
         hparams=hparams,
         reference=reference,
+        peft_config=peft_config,
     )
 
 
@@ -128,8 +138,6 @@ def train_policy(
     *,
     method: str,
     hparams: dict,
-    learning_rate: float,
-    epochs: float,
     seed: int,
     training,
     policy_path: str,
@@ -142,23 +150,30 @@ def train_policy(
     tensorboard: bool = True,
     trl_overrides: dict | None = None,
     device: str | None = None,
+    callbacks=(),
+    trust_remote_code: bool = False,
 ) -> TrainResult:
     """Train one policy from the SFT model at ``policy_path`` with objective ``method``.
 
-    ``hparams`` are the method's resolved hyperparameters (``Objective.resolve``); ``reference``
+    ``hparams`` are the trial's axis values, the method's own and the shared ones (raw or
+    resolved: :meth:`~harness.objectives.Objective.resolve` checks them again); ``reference``
     maps ``pair_id -> (ref_chosen_logp, ref_rejected_logp)`` and is required by methods whose
     objective needs a reference. ``training`` is the study's ``training`` section.
     ``trl_overrides`` go to DPOConfig as they are; ``device`` is where the policy is loaded
     (default: cuda if present, else cpu; ``cpu`` for FSDP/DeepSpeed, which place the shards).
+    ``callbacks`` are added to the trainer (tracking: :mod:`harness.tracking`). With
+    ``training.peft`` the policy trains LoRA adapters and the returned model is the peft model.
     In a distributed run every worker calls this; only the main process writes files.
+    ``trust_remote_code`` (``policy.trust_remote_code``) is passed to the policy's loaders.
     """
     from transformers.trainer_callback import PrinterCallback
 
+    from harness.lora import load_dtype, lora_config
     from harness.models import load_causal_lm, load_tokenizer, peak_memory_mb, resolve_dtype
     from harness.preference_trainer import pair_statistics
 
     objective = get_objective(method)
-    hparams = objective.resolve(**hparams)
+    hparams = objective.resolve(hparams)
     if objective.needs_reference and reference is None:
         raise ValueError(f"{method} needs the reference log-probs cache (reference=None given)")
 
@@ -167,18 +182,24 @@ def train_policy(
     output_dir.mkdir(parents=True, exist_ok=True)
     # The config first: with DeepSpeed ZeRO-3 it must exist when the model is loaded.
     args = _trl_args(
-        training, output_dir=output_dir, learning_rate=learning_rate, epochs=epochs, seed=seed,
-        dtype=dtype, beta=hparams["beta"],
+        training, output_dir=output_dir, seed=seed, dtype=dtype, fields=trl_fields(hparams),
         tensorboard=tensorboard, overrides=trl_overrides,
     )
-    tokenizer = load_tokenizer(policy_path)
+    tokenizer = load_tokenizer(policy_path, trust_remote_code=trust_remote_code)
     # Mixed precision: float32 master weights, bf16 autocast. Weights loaded in bf16 would
-    # round away updates at learning rates ~1e-6 (bf16 keeps ~3 significant digits).
-    model = load_causal_lm(policy_path, dtype="float32" if args.bf16 else dtype, device=device)
+    # round away updates at learning rates ~1e-6 (bf16 keeps ~3 significant digits). A frozen
+    # LoRA base needs no master copy (harness.lora.load_dtype).
+    peft = getattr(training, "peft", None)
+    model = load_causal_lm(policy_path, dtype=load_dtype(peft, args.bf16, dtype), device=device,
+                           trust_remote_code=trust_remote_code)
     model.train()
     trainer = _make_trainer(model, tokenizer, to_trl_rows(train_pairs), args, objective, hparams,
-                            reference)
+                            reference, peft_config=lora_config(peft) if peft else None)
     trainer.remove_callback(PrinterCallback)
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    if peft:
+        model = trainer.model  # the peft model TRL built around the base
 
     status, model_out, diverged_step, error = STATUS_OK, model, None, None
     try:

@@ -31,7 +31,9 @@ FAIL_ENV = "PO_HARNESS_FAIL_TRIALS"
 
 @functools.lru_cache(maxsize=8)
 def _frame(path: str) -> pd.DataFrame:
-    return pd.read_parquet(path)
+    from harness.io import require_sealed
+
+    return pd.read_parquet(require_sealed(path))  # a damaged table fails the trial, named
 
 
 @functools.lru_cache(maxsize=2)
@@ -42,10 +44,11 @@ def _reference(path: str) -> dict:
 
 
 @functools.lru_cache(maxsize=2)
-def _sft(path: str, dtype: str):
+def _sft(path: str, dtype: str, trust_remote_code: bool = False):
     from harness.models import load_causal_lm, load_tokenizer
 
-    return load_causal_lm(path, dtype=dtype), load_tokenizer(path)
+    return (load_causal_lm(path, dtype=dtype, trust_remote_code=trust_remote_code),
+            load_tokenizer(path, trust_remote_code=trust_remote_code))
 
 
 @functools.lru_cache(maxsize=2)
@@ -59,8 +62,11 @@ def _judge_for(spec: dict):
     return _judge(tuple(sorted(spec.items())))
 
 
-def run_trial(spec: dict, prepared: PreparedStudy, training, dtype: str, out_dir: str | Path) -> tuple[dict, pd.DataFrame | None]:
-    """Run the trial ``spec`` (a ``TrialSpec.to_dict()``); return (row, samples or None)."""
+def run_trial(spec: dict, prepared: PreparedStudy, training, dtype: str, out_dir: str | Path,
+              outputs: dict | None = None) -> tuple[dict, pd.DataFrame | None]:
+    """Run the trial ``spec`` (a ``TrialSpec.to_dict()``); return (row, samples or None).
+    ``outputs``: the study's tracking and policy-keeping settings
+    (:func:`harness.outputs.study_outputs`), None for neither."""
     from harness.objectives import get_objective
 
     t0 = time.perf_counter()
@@ -70,7 +76,7 @@ def run_trial(spec: dict, prepared: PreparedStudy, training, dtype: str, out_dir
         if spec["trial_id"] in os.environ.get(FAIL_ENV, "").split(","):
             raise RuntimeError(f"forced failure of trial {spec['trial_id']} ({FAIL_ENV})")
         row, samples = _run(spec, prepared, training, dtype, Path(out_dir), row,
-                            get_objective(spec["method"]))
+                            get_objective(spec["method"]), outputs)
     except Exception as e:  # a trial's failure is a result, not a crash of the sweep
         log.error("trial %s failed: %s", spec["trial_id"], e)
         row.update(status=STATUS_FAILED, error=f"{type(e).__name__}: {e}",
@@ -84,16 +90,14 @@ def train_arguments(spec: dict, prepared: PreparedStudy, training, dtype: str, o
                     objective) -> dict:
     """Keyword arguments of :func:`harness.train.train_policy` for the trial ``spec`` (shared by
     the one-process trial and every worker of a distributed one, :mod:`harness.distributed`)."""
+    from harness.grid import TrialSpec
+
+    trial = TrialSpec.from_dict(spec)
     reference = _reference(prepared.reference_logps) if objective.needs_reference else None
-    hparams = {k: spec[k] for k in objective.hyperparameters if spec.get(k) is not None}
-    if "gamma" in hparams and "gamma_beta_ratio" in hparams:
-        hparams.pop("gamma_beta_ratio")  # the grid recorded both; the absolute gamma is used
     return dict(
-        method=spec["method"],
-        hparams=hparams,
-        learning_rate=spec["learning_rate"],
-        epochs=spec["epochs"],
-        seed=spec["seed"],
+        method=trial.method,
+        hparams=trial.hyperparameters(),
+        seed=trial.seed,
         training=training,
         policy_path=prepared.policy,
         train_pairs=_frame(prepared.train_pairs),
@@ -101,6 +105,7 @@ def train_arguments(spec: dict, prepared: PreparedStudy, training, dtype: str, o
         reference=reference,
         output_dir=out_dir,
         dtype=dtype,
+        trust_remote_code=prepared.trust_remote_code,
     )
 
 
@@ -109,7 +114,7 @@ def evaluate_trained(row: dict, model, spec: dict, prepared: PreparedStudy, dtyp
     from harness.evaluate import evaluate_policy
     from harness.models import peak_memory_mb
 
-    sft_model, tokenizer = _sft(prepared.policy, dtype)
+    sft_model, tokenizer = _sft(prepared.policy, dtype, prepared.trust_remote_code)
     ev = evaluate_policy(
         model, tokenizer, sft_model, _frame(prepared.eval_prompts),
         _frame(prepared.baseline), _judge_for(prepared.judge), prepared.generation,
@@ -121,11 +126,17 @@ def evaluate_trained(row: dict, model, spec: dict, prepared: PreparedStudy, dtyp
     return row, ev.samples
 
 
-def _run(spec, prepared, training, dtype, out_dir, row, objective):
+def _run(spec, prepared, training, dtype, out_dir, row, objective, outputs=None):
+    from harness.outputs import TrialOutputs
     from harness.train import train_policy
 
-    result = train_policy(**train_arguments(spec, prepared, training, dtype, out_dir, objective))
+    extra = TrialOutputs(outputs, spec)  # tracking run + kept policy (issue 12 hook)
+    result = train_policy(**train_arguments(spec, prepared, training, dtype, out_dir, objective),
+                          **extra.train_kwargs())
     row.update(status=result.status, error=result.error, **result.metrics, **result.timings)
     if result.model is None:
+        extra.finish(row, None, None)
         return row, None
-    return evaluate_trained(row, result.model, spec, prepared, dtype)
+    row, samples = evaluate_trained(row, result.model, spec, prepared, dtype)
+    extra.finish(row, result.model, _sft(prepared.policy, dtype, prepared.trust_remote_code)[1])
+    return row, samples

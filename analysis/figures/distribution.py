@@ -1,4 +1,4 @@
-"""Fig. 1: the expected-performance distribution, every config's mean score per method."""
+"""Fig. 1: the expected-performance distribution, every config's score per method."""
 
 from __future__ import annotations
 
@@ -6,27 +6,29 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis.style import (FAILED_COLOR, SFT_COLOR, method_color, method_label, metric_label,
-                            new_axes, palette, styled)
+from analysis.style import (FAILED_COLOR, SFT_COLOR, Palette, metric_label, new_axes,
+                            palette_for, styled)
 from harness.schema import STATUS_OK
 
 
 @styled
 def plot_performance_distribution(configs: pd.DataFrame, sft_score: float, floor: float,
-                                  ax=None):
-    """Violin + points of each method's config scores (``config_table``), the SFT line, and
-    failed/diverged trials as red crosses at the failure floor (their count under the name)."""
-    fig, ax = new_axes(ax, figsize=(6.4, 4.4))
+                                  ax=None, palette: Palette | None = None):
+    """Violin + points of each method's config scores (``config_table``: a config's seeds
+    averaged), the SFT line, and configs none of whose seeds completed as red crosses at the
+    failure floor (their count under the name)."""
     methods = list(dict.fromkeys(configs["method"]))
+    pal = palette_for(methods, palette)
+    fig, ax = new_axes(ax, figsize=(max(6.4, 0.75 * len(methods) + 2.0), 4.6))
     ok = configs[configs["status"] == STATUS_OK]
-    order = [method_label(m) for m in methods]
-    data = ok.assign(name=ok["method"].map(method_label))
-    pal = {method_label(m): c for m, c in palette(methods).items()}
+    order = [pal.label(m) for m in methods]
+    data = ok.assign(name=ok["method"].map(pal.label))
+    colours = {pal.label(m): pal.color(m) for m in methods}
     if len(data):
-        sns.violinplot(data=data, x="name", y="score", hue="name", order=order, palette=pal,
+        sns.violinplot(data=data, x="name", y="score", hue="name", order=order, palette=colours,
                        inner=None, cut=0, density_norm="width", linewidth=0.8, ax=ax,
                        legend=False, alpha=0.35)
-        sns.stripplot(data=data, x="name", y="score", hue="name", order=order, palette=pal,
+        sns.stripplot(data=data, x="name", y="score", hue="name", order=order, palette=colours,
                       size=3.5, jitter=0.18, ax=ax, legend=False, edgecolor="white",
                       linewidth=0.3)
     labelled = False
@@ -42,13 +44,18 @@ def plot_performance_distribution(configs: pd.DataFrame, sft_score: float, floor
     for m in methods:
         sub = configs[configs["method"] == m]
         n_bad = int((sub["status"] != STATUS_OK).sum())
-        ticks.append(f"{method_label(m)}\n{len(sub)} trial{'s' if len(sub) != 1 else ''}"
+        ticks.append(f"{pal.label(m)}\n{len(sub)} config{'s' if len(sub) != 1 else ''}"
                      + (f", {n_bad} failed/div." if n_bad else ""))
     ax.set_xticks(range(len(methods)), ticks)
+    if len(methods) > 6:
+        ax.tick_params(axis="x", labelrotation=35, labelsize=8)
     for t, m in zip(ax.get_xticklabels(), methods):
-        t.set_color(method_color(m))
-    ax.set_xlabel("method (trials in its grid)")
+        t.set_color(pal.color(m))
+    ax.set_xlabel("method (configs in its grid)")
     ax.set_ylabel(metric_label("score"))
-    ax.set_title("Expected-performance distribution over the grid")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False)
+    seeds = int(configs["n_seeds"].max()) if "n_seeds" in configs else 1
+    ax.set_title("Expected-performance distribution over the grid"
+                 + (f" (each point: mean of {seeds} seeds)" if seeds > 1 else ""))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2 if len(methods) > 6 else -0.16),
+              ncols=2, frameon=False)
     return fig

@@ -1,7 +1,8 @@
-"""The recommendation report: ``python -m analysis.report results/<study> [--out DIR]``.
+"""The recommendation report: ``python -m analysis.report results/<study> [more...] [--out DIR]``.
 
-Writes ``report.md``, a self-contained ``report.html`` (figures embedded as base64 PNG) and the
-figures as PNG under ``figures/``, all through atomic writes.
+One folder: ``report.md``, a self-contained ``report.html`` (figures embedded as base64 PNG) and
+the figures as PNG under ``figures/``, all through atomic writes. Several folders: the same
+files for the studies aggregated as tasks (``analysis.aggregate``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ FIG_DIR = "figures"
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1100px;
        margin: 2em auto; padding: 0 1em; line-height: 1.45; color: #222; }
-table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em; }
+table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em;
+        display: block; overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 img { max-width: 100%; }
@@ -45,11 +47,7 @@ def to_html(md_text: str, figures: list[ReportFigure], title: str,
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def write_report(a: StudyAnalysis, out: str | Path) -> Path:
-    """Render ``a`` into ``out`` (report.md, report.html, figures/*.png); return ``out``."""
-    out = Path(out)
-    figures = report_figures(a)
-    md_text = render_markdown(a, figures, FIG_DIR)
+def _write(out: Path, figures: list[ReportFigure], md_text: str, title: str) -> Path:
     (out / FIG_DIR).mkdir(parents=True, exist_ok=True)
     for f in figures:
         with atomic_path(out / FIG_DIR / f"{f.name}.png", suffix=".png") as tmp:
@@ -59,14 +57,54 @@ def write_report(a: StudyAnalysis, out: str | Path) -> Path:
         if stale.name not in current:
             stale.unlink()
     write_text_atomic(out / "report.md", md_text)
-    write_text_atomic(out / "report.html", to_html(md_text, figures, f"Report: {a.study.name}"))
+    write_text_atomic(out / "report.html", to_html(md_text, figures, title))
     return out
 
 
-def build_report(results_dir: str | Path, out: str | Path | None = None, n_boot: int = 1000,
+def write_report(a: StudyAnalysis, out: str | Path) -> Path:
+    """Render ``a`` into ``out`` (report.md, report.html, figures/*.png); return ``out``."""
+    figures = report_figures(a)
+    md_text = render_markdown(a, figures, FIG_DIR)
+    return _write(Path(out), figures, md_text, f"Report: {a.study.name}")
+
+
+def write_aggregate_report(agg, out: str | Path) -> Path:
+    """Render an ``analysis.aggregate.Aggregate`` into ``out``; return ``out``."""
+    from analysis.report.several import aggregate_figures, render_aggregate
+    from analysis.style import method_palette
+
+    labels = {}
+    for s in agg.studies:
+        labels.update({m: lab for m, lab in s.labels.items() if m not in labels})
+    palette = method_palette(list(dict.fromkeys(m for s in agg.studies for m in s.methods)),
+                             labels)
+    figures = aggregate_figures(agg, palette)
+    md_text = render_aggregate(agg, figures, palette, FIG_DIR)
+    return _write(Path(out), figures, md_text,
+                  "Report: " + ", ".join(agg.options["names"]))
+
+
+def default_out(results_dirs) -> Path:
+    """One folder: ``<it>/report``; several: ``<first's parent>/aggregate_<names>/report``."""
+    dirs = [Path(d) for d in results_dirs]
+    if len(dirs) == 1:
+        return dirs[0] / "report"
+    return dirs[0].parent / ("aggregate_" + "+".join(d.name for d in dirs)) / "report"
+
+
+def build_report(results_dir, out: str | Path | None = None, n_boot: int = 1000,
                  seed: int = 0, decision_budget: int = 3, evaluators=None) -> Path:
-    """Load ``results_dir``, analyse it and write the report (default: ``results_dir/report``)."""
-    study = load_study(results_dir)
-    a = analyze(study, n_boot=n_boot, seed=seed, decision_budget=decision_budget,
-                evaluators=evaluators)
-    return write_report(a, Path(results_dir) / "report" if out is None else out)
+    """Load ``results_dir`` (a folder, or a list of folders to aggregate as tasks), analyse it
+    and write the report (default output: ``default_out``)."""
+    dirs = [results_dir] if isinstance(results_dir, (str, Path)) else list(results_dir)
+    out = default_out(dirs) if out is None else Path(out)
+    if len(dirs) == 1:
+        study = load_study(dirs[0])
+        a = analyze(study, n_boot=n_boot, seed=seed, decision_budget=decision_budget,
+                    evaluators=evaluators)
+        return write_report(a, out)
+    from analysis.aggregate import aggregate
+
+    studies = [load_study(d) for d in dirs]
+    agg = aggregate(studies, n_boot=n_boot, seed=seed, budget=decision_budget)
+    return write_aggregate_report(agg, out)

@@ -10,10 +10,8 @@ from matplotlib.figure import Figure
 from analysis import figures as F
 from analysis.analyze import StudyAnalysis
 from analysis.breakdown import plot_breakdown
+from analysis.figures.sensitivity import axis_text
 from analysis.report import sentences as S
-from analysis.style import param_label
-
-SENSITIVITY_ORDER = ("beta", "gamma_beta_ratio", "gamma", "learning_rate", "epochs")
 
 
 @dataclass
@@ -30,44 +28,67 @@ def _png(fig: Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+def sensitivity_axes(a: StudyAnalysis) -> list[str]:
+    """Every axis with a sensitivity panel, ordered by its mean relative position in the
+    methods' registered axis lists (so shared axes, registered last, come last), ties by first
+    appearance."""
+    seen = list(dict.fromkeys(p for m in a.study.methods for p in a.sensitivity_params[m]))
+    pos = {}
+    for m in a.study.methods:
+        names = a.study.info(m).names
+        for p in a.sensitivity_params[m]:
+            pos.setdefault(p, []).append(names.index(p) / max(1, len(names)) if p in names
+                                         else 1.0)
+    return sorted(seen, key=lambda p: (sum(pos[p]) / len(pos[p]), seen.index(p)))
+
+
 def report_figures(a: StudyAnalysis) -> list[ReportFigure]:
-    cs = a.cs
+    cs, pal, infos = a.cs, a.palette, a.study.infos
     out = [
         ReportFigure("fig1_distribution", "Expected-performance distribution",
                      S.distribution_sentence(a),
-                     _png(F.plot_performance_distribution(a.configs, cs.sft_point, cs.floor))),
+                     _png(F.plot_performance_distribution(a.configs, cs.sft_point, cs.floor,
+                                                          palette=pal))),
         ReportFigure("fig2_budget", "Expected best-of-n against the budget",
                      S.budget_sentence(a) + " The y axis is the gain over the SFT model on the "
                      "same prompts, so the bands leave out the prompt set's shared difficulty; "
-                     "dotted lines draw configs with replacement.",
-                     _png(F.plot_budget_curves(a.curves_gain, cs.sft_point))),
+                     "dotted lines draw trials with replacement.",
+                     _png(F.plot_budget_curves(a.curves_gain, cs.sft_point, palette=pal))),
         ReportFigure("fig3_length_topk", "Response length of the top-k% configs",
                      S.topk_sentence(a, "length", "response length", "tokens", 0),
-                     _png(F.plot_topk_length(a.topk_samples, a.topk_counts))),
+                     _png(F.plot_topk_length(a.topk_samples, a.topk_counts, palette=pal))),
         ReportFigure("fig4_kl_topk", "KL and per-token KL of the top-k% configs",
                      S.topk_sentence(a, "kl", "KL to SFT", "nats per response", 1) + " "
-                     + S.topk_sentence(a, "kl_per_token", "per-token KL", "nats/token", 3),
-                     _png(F.plot_topk_kl(a.topk_samples, a.topk_counts))),
-        ReportFigure("fig5_kl_vs_score", "Mean per-token KL against mean score",
-                     S.kl_score_sentence(a), _png(F.plot_kl_vs_score(a.configs, cs.sft_point))),
+                     + S.topk_sentence(a, "kl_per_token", "per-token KL", "nats/token", 3)
+                     + " " + S.kl_note(a),
+                     _png(F.plot_topk_kl(a.topk_samples, a.topk_counts, palette=pal))),
+        ReportFigure("fig5_kl_vs_score", "Per-token KL against mean score",
+                     S.kl_score_sentence(a),
+                     _png(F.plot_kl_vs_score(a.configs, cs.sft_point, palette=pal))),
     ]
-    params = [p for p in SENSITIVITY_ORDER
-              if any(p in ps for ps in a.sensitivity_params.values())]
-    for p in params:
+    for p in sensitivity_axes(a):
+        owner = next(m for m in a.study.methods if p in a.sensitivity_params[m])
         out.append(ReportFigure(
-            f"fig6_sensitivity_{p}", f"Sensitivity to {param_label(p)}",
+            f"fig6_sensitivity_{p}", f"Sensitivity to {axis_text(infos, owner, p)}",
             S.sensitivity_sentence(a, p),
             _png(F.plot_sensitivity_param(a.configs, p, cs.sft_point, cs.floor,
-                                          a.sensitivity_params))))
+                                          a.sensitivity_params, palette=pal, infos=infos))))
     if a.importances["importance"].notna().any():
         out.append(ReportFigure("fig6_importance", "Hyperparameter importance",
-                                S.importance_sentence(a), _png(F.plot_importances(a.importances))))
+                                S.importance_sentence(a),
+                                _png(F.plot_importances(a.importances, palette=pal,
+                                                        infos=infos))))
+    if a.variance["share"].notna().any():
+        out.append(ReportFigure("fig6_variance", "Variance decomposition",
+                                S.variance_sentence(a),
+                                _png(F.plot_variance(a.variance, palette=pal))))
     if a.breakdown is not None:
         out.append(ReportFigure("fig8_breakdown", "Content against padding (judge breakdown)",
                                 "Mean content and padding components of the gold score per "
                                 "trial; further right is more content, further down more "
-                                "padding.", _png(plot_breakdown(a.breakdown))))
+                                "padding.", _png(plot_breakdown(a.breakdown, palette=pal))))
     if len(a.h2h):
         out.append(ReportFigure("fig7_head_to_head", "Head-to-head win rates (row beats column)",
-                                S.h2h_sentence(a), _png(F.plot_head_to_head_grid(a.h2h))))
+                                S.h2h_sentence(a),
+                                _png(F.plot_head_to_head_grid(a.h2h, palette=pal))))
     return out

@@ -3,16 +3,17 @@
 ``load_study(path, overrides)`` reads the YAML (``--set key.path=value`` overrides applied),
 validates it with pydantic (every model ``extra="forbid"``) and returns a :class:`Study`.
 Anything wrong is one :class:`ConfigError` that lists every problem as
-``key.path[index]: message, got <value>``, e.g. ``methods.simpo.gamma[2]: must be >= 0, got -1``.
+``key.path[index]: message, got <value>``, e.g. ``grid.seed[2]: must be an integer >= 0, got -1``.
 
 Sections are validated by the registries that own them: ``data.train``/``data.eval`` by the
 named adapter's options model (:mod:`harness.data.registry`), ``judge`` by the named judge's
-options model (:mod:`harness.judges`), ``methods.<name>`` by :mod:`harness.objectives`. The
+options model (:mod:`harness.judges`), ``methods.<name>`` by the method's registration
+(:mod:`harness.objectives`), after the ``plugins:`` modules are imported. The
 grid is expanded into trials by :func:`harness.grid.expand`.
 
 Modules: :mod:`.errors` (ConfigError and the key-path formatter), :mod:`.loader` (YAML and
-overrides), :mod:`.sections` (data, policy, generation, training, grid, resources, ray),
-:mod:`.study` (the study, its cross-checks and hash).
+overrides), :mod:`.sections` (data, policy, generation, training, grid, resources, ray, save,
+tracking), :mod:`.study` (the study, its cross-checks and hash).
 """
 
 from harness.config.errors import ConfigError, describe, format_loc
@@ -20,7 +21,6 @@ from harness.config.loader import StudyLoader, apply_override, parse_override, p
 from harness.config.sections import (
     DataConfig,
     GenerationConfig,
-    GridConfig,
     PolicyConfig,
     RayConfig,
     ResourcesConfig,
@@ -43,7 +43,6 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "GenerationConfig",
-    "GridConfig",
     "PolicyConfig",
     "RayConfig",
     "ResourcesConfig",

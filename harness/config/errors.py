@@ -1,6 +1,6 @@
 """Config errors: one :class:`ConfigError` listing every problem as ``key.path[i]: message``.
 
-Pydantic's errors are restated with dotted key paths (``methods.simpo.gamma[2]``), the offending
+Pydantic's errors are restated with dotted key paths (``grid.learning_rate[2]``), the offending
 value (``got -1``) and, for an unknown key, the nearest allowed one (``did you mean ...?``).
 Validators of this package report their own problems as pydantic line errors
 (:func:`line_error`), so everything wrong with a study comes back in one pass.
@@ -16,9 +16,10 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
+from harness.errors import UserError
 from harness.objectives import MISSING, format_value
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A study config that cannot run. ``errors`` holds ``(key_path, message)`` pairs."""
 
     def __init__(self, source: str, errors: Sequence[tuple[str, str]]):
@@ -48,7 +49,7 @@ def raise_errors(title: str, lines: list[dict]) -> None:
 
 
 def format_loc(loc: Sequence) -> str:
-    """``("methods", "simpo", "gamma", 2)`` -> ``methods.simpo.gamma[2]``."""
+    """``("data", "train", "splits", 2)`` -> ``data.train.splits[2]``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

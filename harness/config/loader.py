@@ -2,6 +2,13 @@
 
 :class:`StudyLoader` is PyYAML's safe loader reading ``1e-4`` as a float (YAML 1.1 wants
 ``1.0e-4``) and refusing duplicate keys; a syntax error names the file, line and column.
+
+PyYAML shares the object an alias points to, so a "billion laughs" file (aliases of lists of
+aliases) parses at once and explodes later, in validation, to gigabytes. :func:`parse_yaml`
+therefore counts the values the document *would* expand to (each shared object counted once
+per use, in time linear in the distinct objects) and refuses more than
+:data:`MAX_YAML_VALUES`. The file's size is limited by the caller
+(``harness.config.study.MAX_YAML_BYTES``).
 """
 
 from __future__ import annotations
@@ -43,10 +50,46 @@ def _construct_mapping(loader: StudyLoader, node: yaml.MappingNode, deep: bool =
 StudyLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
+MAX_YAML_VALUES = 100_000  # a study has hundreds of values; a grid axis may have thousands
+
+
+def expanded_size(obj: Any, limit: int = MAX_YAML_VALUES) -> int:
+    """How many values ``obj`` holds once every alias is expanded (stops counting past
+    ``limit``). Shared sub-objects are measured once, so this is linear in distinct objects."""
+    memo: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        total = 1
+        children = (list(node.keys()) + list(node.values())) if isinstance(node, dict) else (
+            node if isinstance(node, list) else ())
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        memo[key] = total
+        return total
+
+    return size(obj)
+
+
+def check_expansion(value: Any, source: str) -> Any:
+    n = expanded_size(value)
+    if n > MAX_YAML_VALUES:
+        raise ConfigError(source, [("", f"the YAML expands to more than {MAX_YAML_VALUES} values "
+                                        "(aliases of aliases?); refusing to read it")])
+    return value
+
+
 def parse_yaml(text: str, source: str = "<string>") -> Any:
-    """Parse YAML with :class:`StudyLoader`; a syntax error names the file, line and column."""
+    """Parse YAML with :class:`StudyLoader`; a syntax error names the file, line and column;
+    a document expanding to more than :data:`MAX_YAML_VALUES` values is refused."""
     try:
-        return yaml.load(text, Loader=StudyLoader)
+        return check_expansion(yaml.load(text, Loader=StudyLoader), source)
+    except RecursionError:
+        raise ConfigError(source, [("", "invalid YAML: nested too deeply")]) from None
     except yaml.MarkedYAMLError as e:
         at = lambda mark: f"line {mark.line + 1}, column {mark.column + 1}"  # noqa: E731
         mark = e.problem_mark or e.context_mark
@@ -62,10 +105,10 @@ _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)((?:\[\d+\])*)$")
 
 
 def parse_override(text: str) -> tuple[tuple, Any]:
-    """``"methods.simpo.beta=[2.0, 2.5]"`` -> ``(("methods", "simpo", "beta"), [2.0, 2.5])``.
+    """``"grid.seed=[0, 1]"`` -> ``(("grid", "seed"), [0, 1])``.
 
     The value is YAML (so ``1e-4``, ``[1, 2]``, ``true``, ``null`` and ``{a: 1}`` work); a key
-    segment may index a list, ``grid.learning_rate[0]=3e-4``.
+    segment may index a list, ``grid.seed[0]=3``.
     """
     where = f"--set {text}"
     key, sep, raw = text.partition("=")
@@ -79,7 +122,9 @@ def parse_override(text: str) -> tuple[tuple, Any]:
         path.append(m.group(1))
         path += [int(i) for i in re.findall(r"\d+", m.group(2))]
     try:
-        value = yaml.load(raw, Loader=StudyLoader)
+        value = check_expansion(yaml.load(raw, Loader=StudyLoader), where)
+    except RecursionError:
+        raise ConfigError(where, [(key.strip(), "the value is nested too deeply")]) from None
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(where, [(key.strip(), f"cannot parse value {raw!r} as YAML: {problem}")]) from None

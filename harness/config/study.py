@@ -17,22 +17,26 @@ from harness.config.loader import apply_override, parse_override, parse_yaml
 from harness.config.sections import (
     DataConfig,
     GenerationConfig,
-    GridConfig,
     PolicyConfig,
     RayConfig,
     ResourcesConfig,
+    SaveConfig,
     Section,
+    TrackingConfig,
     TrainingConfig,
     check_axis,
+    check_grid,
     data_source,
     full_options,
     judge_source,
     missing_local,
     normalised,
+    shared_check,
     world_options,
 )
 from harness.io import hash_json
-from harness.objectives import OBJECTIVES, SHARED_HYPERPARAMETERS, HyperparameterError
+from harness.objectives import OBJECTIVES, SEED, SHARED_AXES, HyperparameterError, Objective
+from harness.plugins import PluginError, import_plugins
 from harness.worlds import world_names
 
 TOYWORLD = "toyworld"
@@ -43,15 +47,24 @@ select the built world's SFT policy and data."""
 # The top-level sections that configure a world plug-in, each named after its registered world.
 WORLD_SECTIONS = (TOYWORLD,)
 
+MAX_STUDY_NAME = 100
+MAX_YAML_BYTES = 1 << 20  # a study file is a few kB; a larger one is a mistake or an attack
+
 # The sections whose values change what a trial produces: they enter every trial id. Everything
-# else (study name, results_dir, artifacts_dir, resources, ray) is bookkeeping.
+# else (study name, results_dir, artifacts_dir, resources, ray, save, tracking) is bookkeeping.
 RESULT_SECTIONS = ("toyworld", "data", "policy", "judge", "generation", "training")
 
 
 class Study(Section):
-    """One validated study. ``methods`` maps a method name to its axes, each a list of values."""
+    """One validated study. ``methods`` maps a method name to its axes, each a list of values.
 
-    study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    ``plugins`` is validated first (fields validate in order): its modules are imported before
+    ``methods``, ``data`` or ``judge`` look their names up, so their registrations count.
+    """
+
+    plugins: list[str] = Field(default_factory=list)
+    # A folder name under results_dir and artifacts_dir/studies: short enough for any filesystem
+    study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=MAX_STUDY_NAME)
     results_dir: Path = Field(Path("results"), validate_default=True)
     artifacts_dir: Path = Field(Path("artifacts"), validate_default=True)
     toyworld: Any = None  # the toyworld world's options (validated by its registration)
@@ -60,10 +73,33 @@ class Study(Section):
     judge: dict[str, Any]
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    grid: GridConfig = Field(default_factory=GridConfig)
+    grid: dict[str, list] = Field(default_factory=dict)
     methods: dict[str, dict[str, Any]]
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+    save: SaveConfig = Field(default_factory=SaveConfig)  # policies kept (harness.keep)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # harness.tracking
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _plugins(cls, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise_errors("plugins", [line_error((), "must be a list of module names", value)])
+        lines = []
+        for i, name in enumerate(value):
+            try:
+                import_plugins([name])
+            except PluginError as e:
+                lines.append(line_error((i,), f"cannot import module {name!r}: {e.reason}"))
+        raise_errors("plugins", lines)
+        return value
+
+    @field_validator("grid", mode="before")
+    @classmethod
+    def _grid(cls, value: Any) -> dict[str, list]:
+        return check_grid(value)
 
     @field_validator("results_dir", "artifacts_dir")
     @classmethod
@@ -83,29 +119,37 @@ class Study(Section):
         raise_errors("judge", missing_local(("model",), getattr(options, "model", None)))
         return normalised("name", spec.name, options)
 
-    @field_validator("methods")
+    @field_validator("methods", mode="before")
     @classmethod
-    def _methods(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, list]]:
-        if not value:
-            raise_errors("methods", [line_error((), f"name at least one method ({', '.join(OBJECTIVES)})", value)])
+    def _methods(cls, value: Any) -> dict[str, dict[str, list]]:
+        available = ", ".join(OBJECTIVES.names())
+        if not value or not isinstance(value, dict):
+            raise_errors("methods", [line_error((), f"name at least one method ({available})", value)])
         lines, out = [], {}
         for name, axes in value.items():
             if name not in OBJECTIVES:
-                lines.append(line_error((name,), f"unknown method; available: {', '.join(OBJECTIVES)}", name))
+                lines.append(line_error((name,), "unknown method" + suggest(name, OBJECTIVES.names()), name))
+                continue
+            if axes is None:
+                axes = {}
+            if not isinstance(axes, dict):
+                lines.append(line_error((name,), "must be a mapping of hyperparameter lists", axes))
                 continue
             objective = OBJECTIVES[name]
-            allowed = objective.hyperparameters + SHARED_HYPERPARAMETERS
+            own = {a.name: a for a in objective.axes}
             checked = {}
             for key, values in axes.items():
-                if key not in allowed:
+                check = (lambda v, a=own[key]: a.validate(v, name)) if key in own else shared_check(key, name)
+                if check is None:
+                    allowed = tuple(own) + SHARED_AXES.names() + (SEED,)
                     message = f"not a hyperparameter of {name}" + suggest(key, allowed)
                     lines.append(line_error((name, key), message, values))
                     continue
-                norm, bad = check_axis(values, key, name, (name, key))
+                norm, bad = check_axis(values, check, (name, key))
                 lines += bad
                 if not bad:
                     checked[key] = norm
-            lines += _method_shape(name, axes, checked)
+            lines += _method_shape(objective, axes, checked)
             out[name] = checked
         raise_errors("methods", lines)
         return out
@@ -121,8 +165,8 @@ class Study(Section):
             if name in worlds and self.world_sections().get(name) is None:
                 lines.append(line_error(loc, f"needs a {name}: section", name))
         for name, axes in self.methods.items():
-            for key in SHARED_HYPERPARAMETERS:
-                if key not in axes and getattr(self.grid, key) is None:
+            for key, axis in SHARED_AXES.items():
+                if key not in axes and key not in self.grid and axis.default is None:
                     message = f"no values: set grid.{key} or methods.{name}.{key}"
                     lines.append(line_error(("methods", name, key), message))
         raise_errors("Study", lines)
@@ -141,12 +185,24 @@ class Study(Section):
         return self.results_dir / self.study
 
     def axes(self, method: str) -> dict[str, list]:
-        """Every axis of ``method``'s grid: its own hyperparameters, then the shared ones."""
+        """The axes of ``method``'s grid: its own hyperparameters given or with a registered
+        default (registration order), then every shared axis (the method's list, else
+        ``grid:``'s, else the axis's default). Derived axes (an axis with ``derived_from``) are
+        not here: they are computed per trial (:func:`harness.grid.expand`)."""
         own = self.methods[method]
-        out = {k: own[k] for k in OBJECTIVES[method].hyperparameters if k in own}
-        for key in SHARED_HYPERPARAMETERS:
-            out[key] = own[key] if key in own else getattr(self.grid, key)
+        out = {}
+        for axis in OBJECTIVES[method].axes:
+            if axis.name in own:
+                out[axis.name] = own[axis.name]
+            elif axis.default is not None and axis.required and not axis.derived_from:
+                out[axis.name] = [axis.default]  # a registered default, recorded like a grid value
+        for key, axis in SHARED_AXES.items():
+            out[key] = own.get(key) or self.grid.get(key) or [axis.default]
         return out
+
+    def seeds(self, method: str) -> list[int]:
+        """The training seeds of ``method``'s trials (the method's, else ``grid:``'s, else 0)."""
+        return self.methods[method].get(SEED) or self.grid.get(SEED) or [0]
 
     def resolved(self) -> dict:
         """The whole config with every default filled in (JSON-able), for study.json."""
@@ -156,7 +212,10 @@ class Study(Section):
             out["data"][kind] = full_options("adapter", adapter.name, options)
         spec, options = judge_source(self.judge)
         out["judge"] = full_options("name", spec.name, options)
-        out["methods"] = {name: self.axes(name) for name in self.methods}
+        out["methods"] = {name: {**self.axes(name), SEED: self.seeds(name)} for name in self.methods}
+        out["grid"] = {**{k: self.grid.get(k) or [a.default] for k, a in SHARED_AXES.items()
+                          if k in self.grid or a.default is not None},
+                       SEED: self.grid.get(SEED) or [0]}
         return out
 
     def result_settings(self) -> dict:
@@ -181,19 +240,18 @@ def result_settings_canonical(obj: Any) -> Any:
     return obj
 
 
-def _method_shape(name: str, axes: dict, checked: dict) -> list[dict]:
-    """Required and mutually exclusive hyperparameters of one method's grid."""
-    objective = OBJECTIVES[name]
-    for group in objective.exclusive:
-        present = [k for k in group if k in axes]
-        if len(present) > 1:
-            message = f"cannot be given together with {present[0]} (give one)"
-            return [line_error((name, present[1]), message, axes[present[1]])]
-    own = [k for k in objective.hyperparameters if k in axes]
+def _method_shape(objective: Objective, axes: dict, checked: dict) -> list[dict]:
+    """Axes given together that are two spellings of one value, and required axes missing."""
+    name = objective.name
+    for derived, optional in objective.exclusive_groups():
+        if derived in axes and all(o in axes for o in optional):
+            message = f"cannot be given together with {derived} (give one)"
+            return [line_error((name, optional[0]), message, axes[optional[0]])]
+    own = [a.name for a in objective.axes if a.name in axes]
     if any(k not in checked for k in own):
         return []  # value errors already reported
     try:
-        objective.resolve(**{k: checked[k][0] for k in own})
+        objective.resolve({k: checked[k][0] for k in own})
     except HyperparameterError as e:
         return [line_error((name, e.parameter), e.reason)]
     return []
@@ -225,10 +283,17 @@ def validate_study(raw: Any, source: str = "<dict>", overrides: Sequence[str] = 
 
 
 def load_study(path: str | Path, overrides: Sequence[str] = ()) -> Study:
-    """Read, override and validate a study YAML. Raises :class:`ConfigError`."""
+    """Read, override and validate a study YAML. Raises :class:`ConfigError`: also for a file
+    over :data:`MAX_YAML_BYTES`, one that is not UTF-8 (naming the line) or one whose aliases
+    expand too far (:func:`harness.config.loader.parse_yaml`)."""
+    from harness.errors import UserError
+    from harness.io import read_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, max_bytes=MAX_YAML_BYTES)
     except OSError as e:
         raise ConfigError(str(path), [("", f"cannot read the study file: {e.strerror or e}")]) from None
+    except UserError as e:
+        raise ConfigError(str(path), [("", str(e).removeprefix(f"{path}").lstrip(", :"))]) from None
     return validate_study(parse_yaml(text, str(path)), str(path), overrides)

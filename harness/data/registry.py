@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from harness.data.report import DropReport
 from harness.hub import HubRef
+from harness.registry import Registry
 
 Kind = Literal["train", "eval"]
 LoadResult = Union[pd.DataFrame, tuple[pd.DataFrame, DropReport]]
@@ -48,20 +49,13 @@ class Adapter:
     doc: str = field(default="", compare=False)
 
 
-ADAPTERS: dict[str, Adapter] = {}
+ADAPTERS: Registry[Adapter] = Registry("data adapter")
+"""Data adapters by name: the allowed values of ``data.train.adapter``/``data.eval.adapter``."""
 
 
 def register(adapter: Adapter) -> Adapter:
-    if adapter.name in ADAPTERS:
-        raise ValueError(f"data adapter {adapter.name!r} is already registered")
-    ADAPTERS[adapter.name] = adapter
-    return adapter
+    return ADAPTERS.register(adapter.name, adapter)
 
 
 def get_adapter(name: str) -> Adapter:
-    try:
-        return ADAPTERS[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown data adapter {name!r}; available: {', '.join(sorted(ADAPTERS))}"
-        ) from None
+    return ADAPTERS.get(name)

@@ -20,13 +20,15 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from harness.errors import UserError
+
 logger = logging.getLogger("harness.data")
 
 DEFAULT_MAX_BAD_SHARE = 0.1
 """Default largest share of malformed rows a source may have before loading fails."""
 
 
-class DataValidationError(ValueError):
+class DataValidationError(UserError, ValueError):
     """Too many malformed rows (or none left): the message names the first bad row."""
 
 

@@ -26,14 +26,17 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from harness import hub
+from harness.errors import UserError
+from harness.io import check_utf8
 from harness.data.report import DEFAULT_MAX_BAD_SHARE
 from harness.hub import HubRef
 
 COMPRESSIONS = (".gz", ".xz", ".bz2", ".zst")
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+TEXT_BUILDERS = ("json", "csv")
 
 
-class SourceError(RuntimeError):
+class SourceError(UserError, RuntimeError):
     """``datasets.load_dataset`` could not read the source; the message names it."""
 
 
@@ -115,6 +118,9 @@ def load_split(opts: SourceOptions):
     import datasets  # heavy import; only when data is actually read
 
     files = local_files(opts.path)
+    for f in files:  # datasets' own error on a non-UTF-8 file names neither file nor line
+        if file_builder(f) in TEXT_BUILDERS and not f.lower().endswith(COMPRESSIONS):
+            check_utf8(f)
     try:
         if files:
             # the files are served as the requested split ("test[:100]" -> data_files key "test")

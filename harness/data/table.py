@@ -16,12 +16,13 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from harness import hub
+from harness.errors import UserError
 from harness.data.registry import Adapter, Kind, get_adapter
 from harness.data.report import DEFAULT_MAX_BAD_SHARE, DropReport
 from harness.data.source import subsample
 from harness.data.validate import validate_table
 
-class DataConfigError(ValueError):
+class DataConfigError(UserError, ValueError):
     """A data mapping names an unknown adapter, a wrong option or an unsupported kind."""
 
 

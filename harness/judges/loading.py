@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from harness.errors import UserError
+
 log = logging.getLogger(__name__)
 
 # Keys: harness.judges.options.DType.
@@ -24,7 +26,7 @@ DTYPES: dict[str, Any] = {
 }
 
 
-class JudgeLoadError(RuntimeError):
+class JudgeLoadError(UserError, RuntimeError):
     """A judge's model or tokenizer cannot be used as loaded."""
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from harness.hub import HubRef
+from harness.registry import Registry
 from harness.schema import JUDGE_COLUMN_PREFIX
 
 
@@ -69,21 +70,16 @@ class JudgeSpec:
     doc: str = field(default="", compare=False)
 
 
-JUDGES: dict[str, JudgeSpec] = {}
+JUDGES: Registry[JudgeSpec] = Registry("judge")
+"""Judges by name: the allowed values of ``judge.name``."""
 
 
 def register(spec: JudgeSpec) -> JudgeSpec:
-    if spec.name in JUDGES:
-        raise ValueError(f"judge {spec.name!r} is already registered")
-    JUDGES[spec.name] = spec
-    return spec
+    return JUDGES.register(spec.name, spec)
 
 
 def get_judge_spec(name: str) -> JudgeSpec:
-    try:
-        return JUDGES[name]
-    except KeyError:
-        raise KeyError(f"unknown judge {name!r}; available: {', '.join(sorted(JUDGES))}") from None
+    return JUDGES.get(name)
 
 
 def parse_judge(spec: Mapping[str, Any]) -> tuple[JudgeSpec, BaseModel]:
@@ -93,7 +89,7 @@ def parse_judge(spec: Mapping[str, Any]) -> tuple[JudgeSpec, BaseModel]:
     if "name" not in spec:
         raise ValueError(
             f"judge mapping has no 'name' key (keys: {sorted(spec)}); "
-            f"available judges: {', '.join(sorted(JUDGES))}"
+            f"available judges: {', '.join(JUDGES.names())}"
         )
     judge_spec = get_judge_spec(spec["name"])
     options = judge_spec.options.model_validate({k: v for k, v in spec.items() if k != "name"})

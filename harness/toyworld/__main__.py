@@ -13,8 +13,13 @@ import logging
 import sys
 import time
 
+from harness.errors import UserError
 from harness.toyworld.build import build_toyworld, load_world_info
 from harness.toyworld.config import ToyWorldConfig
+
+
+class ToyWorldArgumentError(UserError, ValueError):
+    """A bad ``--set`` of the toy-world command."""
 
 
 def _parse_sets(pairs: list[str]) -> dict:
@@ -23,17 +28,27 @@ def _parse_sets(pairs: list[str]) -> dict:
     out: dict = {}
     for item in pairs:
         if "=" not in item:
-            raise SystemExit(f"--set expects key.path=value, got {item!r}")
+            raise ToyWorldArgumentError(f"--set expects key.path=value, got {item!r}")
         key, value = item.split("=", 1)
         node = out
         parts = key.split(".")
         for p in parts[:-1]:
             node = node.setdefault(p, {})
-        node[parts[-1]] = yaml.safe_load(value)
+        try:
+            node[parts[-1]] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ToyWorldArgumentError(f"--set {item}: the value is not YAML ({e})") from None
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI, through the harness's one error path (:mod:`harness.cli`)."""
+    from harness.cli import run
+
+    return run(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m harness.toyworld", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the world + SFT model (cached)")
@@ -45,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override a ToyWorldConfig field, e.g. world.seed=1 or sft.epochs=2",
     )
+    b.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -53,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = ToyWorldConfig.model_validate(_parse_sets(args.set))
     except ValidationError as e:
-        print(f"invalid toy-world setting:\n{e}", file=sys.stderr)
-        return 2
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        raise ToyWorldArgumentError(f"invalid toy-world setting: {problems}") from None
     t0 = time.perf_counter()
     print(f"building toy world {cfg.key()} under {args.out} ...", flush=True)
     folder, hit = build_toyworld(cfg, args.out)

@@ -10,6 +10,10 @@ Layout of a built world, ``<cache_root>/toyworld/<key>/`` with ``key = ToyWorldC
 
 The folder is built under a temporary name and renamed into place, so a half-built world is
 never visible and two processes racing to build the same key both end with one complete copy.
+The temporary name carries the builder's pid and host (``harness.io.owner_tag``), so the
+harness removes one left by a killed build (``harness.cleanup``). A built world is sealed
+(``checksums.sha256``, every file's digest) and checked before it is reused: a damaged world
+(e.g. truncated SFT weights) is rebuilt with a warning naming the damaged files.
 
 Worlds that differ only in how pairs are labelled or evaluated (``length_bias``,
 ``annotator_temperature``, the eval set, ...) train their SFT model on the same ``sft.jsonl``:
@@ -28,7 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.io import hash_json, write_json_atomic, write_jsonl_atomic
+from harness.io import (
+    hash_json,
+    owner_tag,
+    seal_folder,
+    verify_folder,
+    write_json_atomic,
+    write_jsonl_atomic,
+)
 from harness.toyworld.config import TOYWORLD_VERSION, ToyWorldConfig
 
 log = logging.getLogger(__name__)
@@ -51,10 +62,11 @@ def sft_key(cfg: ToyWorldConfig, sft_file: Path) -> str:
 
 
 def find_sft(cache_root: str | Path, key: str) -> Path | None:
-    """The SFT model folder of a built world whose ``sft_key`` is ``key``, if any."""
+    """The SFT model folder of a built, undamaged world whose ``sft_key`` is ``key``, if any."""
     for info in sorted((Path(cache_root) / "toyworld").glob("*/world.json")):
         try:
-            if json.loads(info.read_text()).get("sft_key") == key and is_built(info.parent):
+            if (json.loads(info.read_text()).get("sft_key") == key and is_built(info.parent)
+                    and not verify_folder(info.parent)):
                 return info.parent / "sft"
         except (OSError, ValueError):  # a world being replaced, or an unreadable one: skip
             continue
@@ -82,11 +94,15 @@ def build_toyworld(cfg: ToyWorldConfig, cache_root: str | Path) -> tuple[Path, b
 
     dest = world_dir(cfg, cache_root)
     if is_built(dest):
-        log.info("toy world %s: cache hit", dest)
-        return dest, True
+        damaged = verify_folder(dest)
+        if not damaged:
+            log.info("toy world %s: cache hit", dest)
+            return dest, True
+        log.warning("toy world %s is damaged (%s): building it again", dest, "; ".join(damaged[:3]))
+        shutil.rmtree(dest, ignore_errors=True)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{owner_tag()}", dir=dest.parent))
     try:
         t0 = time.perf_counter()
         stats = write_world_data(cfg, tmp)
@@ -115,6 +131,7 @@ def build_toyworld(cfg: ToyWorldConfig, cache_root: str | Path) -> tuple[Path, b
                 "seconds": {"data": round(t_data, 2), "sft": round(t_sft, 2)},
             },
         )
+        seal_folder(tmp)
         try:
             tmp.rename(dest)
         except OSError:

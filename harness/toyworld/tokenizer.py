@@ -10,8 +10,9 @@ The chat template is Phi-3's (microsoft/Phi-3-medium-4k-instruct)::
     <|user|>\\n{user}<|end|>\\n<|assistant|>\\n{assistant}<|end|>\\n ... <|endoftext|>
 
 with ``<|assistant|>\\n`` appended for a generation prompt and ``<|endoftext|>`` after a
-finished conversation. As in Phi-3, the pad token is the EOS token (``<|endoftext|>``);
-generation stops on ``<|end|>`` as well.
+finished conversation. As in Phi-3, the pad token is the EOS token (``<|endoftext|>``).
+Generation stops on ``<|end|>`` as well, by the harness's general rule (:mod:`harness.stop`:
+the end-of-turn token the template writes, and the SFT model's generation_config).
 """
 
 from __future__ import annotations
@@ -62,14 +63,3 @@ def build_tokenizer(words: list[str]) -> PreTrainedTokenizerFast:
 def save_tokenizer(tokenizer: PreTrainedTokenizerFast, folder: str | Path) -> None:
     tokenizer.save_pretrained(str(folder))
 
-
-def stop_token_ids(tokenizer) -> list[int]:
-    """Token ids that end a reply: ``<|end|>`` (Phi-3) and the EOS token, when present."""
-    ids = []
-    for t in ("<|end|>", tokenizer.eos_token):
-        if t is None:
-            continue
-        i = tokenizer.convert_tokens_to_ids(t)
-        if i is not None and i != tokenizer.unk_token_id and i not in ids:
-            ids.append(i)
-    return ids

@@ -9,7 +9,8 @@ V = [0.1, 0.2, 0.3, 0.4]
 
 
 def test_with_replacement_matches_facts_vectors():
-    # facts.md: E_n = sum_i v(i) [(i/N)^n - ((i-1)/N)^n]; n=2: (.1*1 + .2*3 + .3*5 + .4*7)/16
+    # Dodge et al. 2019: E_n = sum_i v(i) [(i/N)^n - ((i-1)/N)^n];
+    # n=2: (.1*1 + .2*3 + .3*5 + .4*7)/16
     assert expected_max(V, 2, replace=True) == pytest.approx((0.1 + 0.6 + 1.5 + 2.8) / 16)
     got = expected_max_curve(V, 4, replace=True)
     np.testing.assert_allclose(got, [0.25, 0.3125, 0.34375, 0.361719], atol=1e-6)

@@ -3,13 +3,19 @@ import pandas as pd
 import pytest
 
 from analysis.headtohead import elo_table, head_to_head, missing_models
+from analysis.performance import config_table
 from analysis.scores import config_scores
+from analysis.topk import representatives
 from analysis.winrate import lc_win_rate, win_tie_loss
+
+
+def _reps(study, cs):
+    return representatives(config_table(study, cs))
 
 
 @pytest.fixture(scope="module")
 def h2h(study_default, cs_default):
-    return head_to_head(study_default, cs_default)
+    return head_to_head(study_default, cs_default, _reps(study_default, cs_default))
 
 
 def test_pairs_and_consistency(h2h):
@@ -41,7 +47,7 @@ def test_values_equal_the_functions(study_default, h2h):
 
 
 def test_elo(study_default, cs_default):
-    e = elo_table(study_default, cs_default)
+    e = elo_table(study_default, cs_default, _reps(study_default, cs_default))
     assert e.loc[e["model"] == "sft", "elo"].iloc[0] == 1000.0
     assert len(e) == 7
     assert ((e["lo"] <= e["elo"] + 1e-9) & (e["elo"] <= e["hi"] + 1e-9)).all()
@@ -52,9 +58,27 @@ def test_missing_when_representative_failed(tmp_path, fixture_factory):
 
     p = fixture_factory(tmp_path / "r", grid="small", methods=("dpo", "simpo"), n_failed=10)
     s = load_study(p)
-    miss = missing_models(s)
+    cs = config_scores(s, n_boot=20)
+    reps = _reps(s, cs)
+    miss = missing_models(s, reps)
     assert len(miss) > 0 and (miss["status"] != "ok").all()
-    h = head_to_head(s, config_scores(s, n_boot=20))
+    h = head_to_head(s, cs, reps)
     assert isinstance(h, pd.DataFrame)
     for r in miss.itertuples():
         assert r.trial_id not in set(h["trial_a"])
+
+
+def test_models_average_their_runs(study_seeds, cs_seeds):
+    """With confirmation runs a representative is the mean of its fresh-seed runs."""
+    reps = _reps(study_seeds, cs_seeds)
+    h = head_to_head(study_seeds, cs_seeds, reps)
+    row = h[(h["role"] == "best") & (h["model_b"] == "sft")].iloc[0]
+    assert row["source_a"] == "confirm" and row["n_a"] == 2
+    t = study_seeds.confirm
+    cfg = reps[(reps["role"] == "best") & (reps["method"] == row["model_a"])]["config_id"].iloc[0]
+    ids = t[(t["config_id"] == cfg) & (t["status"] == "ok")]["trial_id"]
+    score = study_seeds.matrix("score", ids).mean(axis=0)
+    assert row["raw"] == pytest.approx(win_tie_loss(score, study_seeds.baseline_vector("score"))
+                                       ["raw"][0])
+    assert ((h["raw_lo"] <= h["raw"]) & (h["raw"] <= h["raw_hi"])).all()
+    assert h["length_balance"].between(0, 0.5).all()

@@ -4,8 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.importance import available_evaluators, param_importances
+from analysis.importance import available_evaluators, grid_study, param_importances
 from analysis.load import Study
+from analysis.methods import Axis, MethodInfo
+
+AXES = (Axis("beta", "log", "β"), Axis("learning_rate", "log", "learning rate"),
+        Axis("epochs", "linear", "epochs"))
 
 
 def _study(n_failed=0, single=False):
@@ -18,8 +22,10 @@ def _study(n_failed=0, single=False):
                          gamma_beta_ratio=np.nan, learning_rate=lr, epochs=ep, seed=0,
                          status="failed" if i < n_failed else "ok",
                          mean_score=np.nan if i < n_failed else score))
-    trials = pd.DataFrame(rows)
-    return Study(path=None, meta={}, trials=trials, samples=pd.DataFrame(), baseline=pd.DataFrame())
+    trials = pd.DataFrame(rows).assign(role="grid", config_id=lambda d: d["trial_id"])
+    return Study(path=None, meta={}, trials=trials, samples=pd.DataFrame(),
+                 baseline=pd.DataFrame(), responses=pd.DataFrame(),
+                 infos={"dpo": MethodInfo("dpo", "DPO", AXES, True)})
 
 
 def test_beta_dominates_when_only_beta_matters():
@@ -47,3 +53,17 @@ def test_too_few_completed_for_ped_anova():
 def test_unknown_evaluator():
     with pytest.raises(ValueError, match="shap"):
         param_importances(_study(), "dpo", evaluators=["shap"])
+
+
+def test_scale_comes_from_the_axis():
+    trials = _study().trials
+    study = grid_study(trials, list(AXES))
+    dists = study.trials[0].distributions
+    assert dists["beta"].log and dists["learning_rate"].log and not dists["epochs"].log
+    flat = (Axis("beta", "linear"),) + AXES[1:]
+    assert not grid_study(trials, list(flat)).trials[0].distributions["beta"].log
+
+
+def test_new_axis_tau_is_in_the_importance_table(study_family):
+    imp = param_importances(study_family, "tau_po", evaluators=["ped_anova"])
+    assert "tau" in set(imp["param"]) and imp["importance"].notna().all()

@@ -8,11 +8,12 @@ from analysis import fmt
 from analysis.expected_max import budget_table, trials_to_beat_table
 from analysis.headtohead import head_to_head
 from analysis.load import load_study
-from analysis.performance import config_table, performance_table
+from analysis.performance import axis_columns, config_table, performance_table
 from analysis.poi import poi_table
 from analysis.recommend import choose_method, start_configs
 from analysis.report.__main__ import main
 from analysis.scores import config_scores
+from analysis.topk import representatives
 
 N_BOOT = 60
 SEED = 7
@@ -33,7 +34,7 @@ def test_writes_md_html_and_pngs(report_default):
     for stem in ("fig1_distribution", "fig2_budget", "fig3_length_topk", "fig4_kl_topk",
                  "fig5_kl_vs_score", "fig6_sensitivity_beta", "fig6_sensitivity_gamma",
                  "fig6_sensitivity_learning_rate", "fig6_sensitivity_epochs", "fig6_importance",
-                 "fig7_head_to_head"):
+                 "fig6_variance", "fig7_head_to_head"):
         assert f"{stem}.png" in pngs
         assert f"figures/{stem}.png" in md
     # self-contained: every image inline, no file links
@@ -57,21 +58,26 @@ def test_report_numbers_are_the_package_numbers(results_default, report_default)
     for r in poi_table(cs).itertuples():
         if r.method_a != r.method_b:
             assert fmt.ci(r.poi, r.lo, r.hi, 2) in md
-    h = head_to_head(study, cs)
+    configs = config_table(study, cs)
+    h = head_to_head(study, cs, representatives(configs))
     for r in h[h["model_a"] < h["model_b"]].itertuples():
         if "sft" not in (r.model_a,):  # SFT is always column B in the report's table
             assert fmt.ci(r.lc, r.lc_lo, r.lc_hi, 1) in md
-    for r in start_configs(config_table(study, cs), cs).itertuples():
+    axes = {m: [a.name for a in study.info(m).varying(configs[configs["method"] == m])]
+            for m in study.methods}
+    for r in start_configs(configs, cs, axes, axis_columns(study)).itertuples():
         assert fmt.ci(r.neighbourhood, r.neighbourhood_lo, r.neighbourhood_hi) in md
     for r in trials_to_beat_table(cs).itertuples():
         assert fmt.trials_ci(r.trials, r.trials_lo, r.trials_hi) in md
     choice = choose_method(cs, 3)
-    assert f"**Start with {dict(dpo='DPO', ln_dpo='LN-DPO', simpo='SimPO')[choice.method]}.**" in md
+    assert f"**Start with {study.label(choice.method)}.**" in md
+    assert "Selection-biased values" in md  # no confirmation runs in this study
 
 
 def test_provenance(report_default, study_default):
     md = (report_default / "report.md").read_text()
     assert "102 trials in trials.parquet (102 ok, 0 failed, 0 diverged)" in md
+    assert "102 configs x 1 training seed(s); no confirmation runs" in md
     assert "pandas" in md and "```yaml" in md
 
 
@@ -125,3 +131,38 @@ def test_same_report_for_shuffled_rows(results_edge, tmp_path):
     assert b == copy / "report"  # the default output folder
     strip = lambda p: re.sub(r"from `[^`]+`", "", (p / "report.md").read_text())  # noqa: E731
     assert strip(a) == strip(b)
+
+
+def test_replicated_study_report(results_seeds, tmp_path):
+    out = tmp_path / "rep"
+    assert main([str(results_seeds), "--out", str(out), "--n-boot", "40"]) == 0
+    md = (out / "report.md").read_text()
+    assert "its 3 training seeds" in md  # what the intervals resample
+    assert "confirmation runs on fresh seeds" in md and "Selection-biased" not in md
+    assert "Confirmed minus grid score" in md and "grid score (selected on it)" in md
+    assert "### Seeds, prompts and hyperparameters" in md and "config x seed" in md
+    assert "the generation seed follows the training seed" in md
+    assert "averaged per prompt" in md  # two samples per prompt
+    assert "figures/fig6_variance.png" in md
+    assert "an association" in md or "associations across configs" in md
+
+
+def test_old_layout_report_explains_negative_kl(results_old, tmp_path):
+    out = tmp_path / "old"
+    assert main([str(results_old), "--out", str(out), "--n-boot", "30"]) == 0
+    md = (out / "report.md").read_text()
+    assert "sampled-token estimate" in md and "negative for some responses" in md
+    assert "one training seed per config" in md
+
+
+def test_family_report_prints_every_axis(results_family, tmp_path):
+    """Must-hold (issue 11, 1): tau in the sensitivity figures, the importance figure and the
+    recommended start of the report."""
+    out = tmp_path / "fam"
+    assert main([str(results_family), "--out", str(out), "--n-boot", "20"]) == 0
+    md = (out / "report.md").read_text()
+    assert "figures/fig6_sensitivity_tau.png" in md and "Sensitivity to τ" in md
+    start = [line for line in md.splitlines() if line.startswith("| τ-PO |")][0]
+    assert "τ=" in start and "learning rate=" in start and "epochs=1" in start
+    assert "τ-PO: τ" in md or "τ-PO: learning rate" in md  # the importance sentence
+    assert md.count("| ") > 100  # tables rendered for twelve methods

@@ -1,4 +1,4 @@
-"""The fixture generator writes exactly the results layout (design.md, harness.schema)."""
+"""The fixture generator writes exactly the results layout (the v2 contract, and the old one)."""
 
 import json
 
@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS, TRIAL_COLUMNS
+from harness.schema import BASELINE_TRIAL_ID
+
+MODEL_METRICS = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "kl_per_token",
+                 "mean_kl_sample", "mean_length", "length_logp_spearman"]
 
 
 def _read(p):
@@ -14,21 +17,62 @@ def _read(p):
             pd.read_parquet(p / "samples.parquet"), pd.read_parquet(p / "baseline.parquet"))
 
 
-def test_layout(results_default):
+def test_layout(results_default, rf):
     meta, trials, samples, baseline = _read(results_default)
     assert set(meta) == {"study", "config", "versions", "git_revision", "seeds", "n_trials",
-                         "created"}
+                         "created", "study_hash", "trial_ids", "methods", "replicates"}
     assert meta["n_trials"] == len(trials) == 24 + 24 + 54
-    assert list(trials.columns) == list(TRIAL_COLUMNS)
-    assert list(samples.columns) == list(SAMPLE_COLUMNS)
-    assert list(baseline.columns) == list(SAMPLE_COLUMNS)
+    axes = list(dict.fromkeys(a["name"] for m in meta["methods"].values() for a in m["axes"]))
+    assert list(trials.columns) == list(rf.trial_base_columns()) + axes
+    assert list(samples.columns) == list(rf.sample_columns())
+    assert list(baseline.columns) == list(rf.sample_columns())
     assert (baseline["trial_id"] == BASELINE_TRIAL_ID).all() and len(baseline) == 100
     assert len(samples) == len(trials) * 100
-    assert trials["trial_id"].is_unique
+    assert trials["trial_id"].is_unique and (trials["config_id"] == trials["trial_id"]).all()
+    assert meta["trial_ids"] == list(trials["trial_id"])
     assert trials.loc[trials["method"] != "simpo", "gamma"].isna().all()
     simpo = trials[trials["method"] == "simpo"]
     np.testing.assert_allclose(simpo["gamma"], simpo["beta"] * simpo["gamma_beta_ratio"])
     np.testing.assert_allclose(samples["kl_per_token"], samples["kl"] / samples["length"])
+    assert (samples["kl"] >= 0).all() and (samples["kl_sample"] < 0).any()
+    per = samples.groupby("trial_id")[["kl", "length"]].sum()
+    ratio = trials.set_index("trial_id")["kl_per_token"]
+    np.testing.assert_allclose(ratio, (per["kl"] / per["length"]).reindex(ratio.index))
+    assert meta["methods"]["simpo"]["label"] == "SimPO"
+    assert meta["replicates"] == {"seeds": [0], "generation_seed": "fixed"}
+
+
+def test_old_layout(results_old, rf):
+    meta, trials, samples, baseline = _read(results_old)
+    assert "methods" not in meta and "replicates" not in meta
+    assert list(trials.columns) == list(rf.OLD_TRIAL_COLUMNS)
+    assert list(samples.columns) == list(rf.OLD_SAMPLE_COLUMNS)
+    assert (samples["kl"] < 0).any()  # kl was the sampled-token estimate
+
+
+def test_replicates_and_confirmations(results_seeds):
+    meta, trials, samples, _ = _read(results_seeds)
+    grid = trials[trials["role"] == "grid"]
+    assert (grid.groupby("config_id")["seed"].nunique() == 3).all()
+    assert (grid["generation_seed"] == grid["seed"]).all()  # per_replicate
+    confirm = trials[trials["role"] == "confirm"]
+    # 2 fresh seeds x (best, top-25%) x 3 methods, fewer where best == top-25%
+    assert len(confirm) == 2 * confirm["config_id"].nunique()
+    assert 2 * 3 * 1 <= len(confirm) <= 2 * 3 * 2
+    assert set(confirm["seed"]) == {3, 4}
+    assert set(samples["sample_index"]) == {0, 1}
+    assert meta["replicates"]["generation_seed"] == "per_replicate"
+
+
+def test_family_and_plugin(results_family, rf):
+    meta, trials, _, _ = _read(results_family)
+    assert list(meta["methods"]) == sorted(rf.FAMILY + (rf.PLUGIN_METHOD,))  # sorted keys
+    assert trials["method"].nunique() == 12
+    tau = trials[trials["method"] == rf.PLUGIN_METHOD]
+    assert tau["tau"].nunique() == 4
+    assert trials.loc[trials["method"] != "tau_po", "tau"].isna().all()
+    assert [a["name"] for a in meta["methods"]["tau_po"]["axes"]] == ["tau", "learning_rate",
+                                                                      "epochs"]
 
 
 def test_seeded(tmp_path, fixture_factory):
@@ -46,8 +90,8 @@ def test_failed_and_diverged(results_edge):
     failed = trials[trials["status"] == "failed"]
     diverged = trials[trials["status"] == "diverged"]
     assert len(failed) == 3 and len(diverged) == 2
-    assert failed[list(MODEL_METRICS)].isna().all().all()
-    assert diverged[list(MODEL_METRICS)].isna().all().all()
+    assert failed[MODEL_METRICS].isna().all().all()
+    assert diverged[MODEL_METRICS].isna().all().all()
     assert diverged["reward_accuracy"].notna().all()  # a diverged trial keeps train metrics
     assert failed["error"].str.len().gt(0).all()
     assert not set(samples["trial_id"]) & (set(failed["trial_id"]) | set(diverged["trial_id"]))
@@ -58,9 +102,11 @@ def test_failed_and_diverged(results_edge):
 def test_one_method_and_absolute_gamma(results_one_method, tmp_path, fixture_factory):
     _, trials, _, _ = _read(results_one_method)
     assert set(trials["method"]) == {"simpo"}
-    _, t, _, _ = _read(fixture_factory(tmp_path / "abs", grid="small", simpo_gamma="absolute"))
+    meta, t, _, _ = _read(fixture_factory(tmp_path / "abs", grid="small", simpo_gamma="absolute"))
     s = t[t["method"] == "simpo"]
-    assert s["gamma_beta_ratio"].isna().all() and s["gamma"].notna().all()
+    assert "gamma_beta_ratio" not in t and s["gamma"].notna().all()
+    axes = meta["methods"]["simpo"]["axes"]
+    assert [a["name"] for a in axes][:2] == ["beta", "gamma"] and not axes[1]["derived_from"]
 
 
 def test_realistic_effects(results_default):
@@ -76,6 +122,14 @@ def test_realistic_effects(results_default):
     assert s["mean_length"].corr(s["learning_rate"], method="spearman") > 0.2
     ln = trials[trials["method"] == "ln_dpo"]["mean_length"]
     assert ln.max() - ln.min() < s["mean_length"].max() - s["mean_length"].min()
+
+
+def test_components_are_exact(component_factory, tmp_path):
+    _, known = component_factory(tmp_path / "c", seeds=(0, 1, 2), n_prompts=50,
+                                 axis_var={"beta": 0.3, "learning_rate": 0.1})
+    assert known["config"] == pytest.approx(0.4)
+    assert sum(known["shares"].values()) == pytest.approx(1.0)
+    assert known["prompts"] == pytest.approx(1.0 / 50)
 
 
 def test_too_many_failures(tmp_path, fixture_factory):

@@ -48,3 +48,56 @@ def test_same_seed_same_replicates(study_edge):
     a = config_scores(study_edge, n_boot=20, seed=5)
     b = config_scores(study_edge, n_boot=20, seed=5)
     np.testing.assert_array_equal(a.reps, b.reps)
+
+
+def test_one_seed_equals_the_prompt_bootstrap(study_default, cs_default):
+    """Must-hold 1b: with one seed per config the hierarchical bootstrap is the plain prompt
+    bootstrap, number for number (same seed, same replicates)."""
+    cs = cs_default
+    t = study_default.trials  # one seed: trials and configs coincide, in this order
+    assert list(cs.config_ids) == list(t["trial_id"]) == list(cs.trial_ids)
+    weights = prompt_weights(len(study_default.prompt_ids), cs.n_boot, seed=0)
+    reps = replicate_means(study_default.matrix("score"), weights)
+    np.testing.assert_array_equal(cs.weights, weights)
+    np.testing.assert_array_equal(cs.reps, reps)
+    np.testing.assert_array_equal(cs.trial_reps, reps)
+    ok = (t["status"] == "ok").to_numpy()
+    np.testing.assert_array_equal(cs.point[ok], study_default.matrix("score")[ok].mean(axis=1))
+    np.testing.assert_array_equal(cs.effective_trials()[1], cs.effective()[1])
+    assert cs.floor == failure_floor(cs.point, cs.sft_point)
+
+
+def test_seed_draws_stay_within_each_config(cs_seeds):
+    cs = cs_seeds
+    assert cs.max_seeds == 3
+    assert (cs.trial_config[cs.draws] == cs.trial_config[None, :]).all()
+    assert len(np.unique(cs.draws[:, 0])) > 1  # the draws do vary
+    point, reps = cs.effective()
+    tpoint, treps = cs.effective_trials()
+    for c in range(len(cs.config_ids)):
+        idx = cs.config_trials(c)
+        np.testing.assert_allclose(reps[:, c], treps[:, idx].mean(axis=1))
+        np.testing.assert_allclose(point[c], tpoint[idx].mean())
+
+
+@pytest.mark.parametrize("case", [
+    dict(seed_var=0.09, prompt_var=0.5, noise_var=0.25),  # seeds dominate
+    dict(seed_var=0.01, prompt_var=2.0, noise_var=0.25),  # prompts dominate
+])
+def test_interval_width_matches_the_analytic_value(case, component_factory, tmp_path):
+    """Must-hold 1a: on a config with known seed variance (20 seeds, population variance
+    exact) and known prompt variance (400 prompts), the 95% interval of its mean score is
+    2 x 1.96 x the analytic standard error, within 10%."""
+    from analysis.load import load_study
+
+    path, known = component_factory(tmp_path / "w", axes={"beta": [0.1]},
+                                    seeds=tuple(range(20)), n_prompts=400, interaction_var=0.0,
+                                    **case)
+    cs = config_scores(load_study(path), n_boot=2000, seed=1)
+    lo, hi = cs.interval(cs.reps[:, 0])
+    analytic = 2 * 1.959964 * known["sd_config_mean"]
+    assert (hi - lo) == pytest.approx(analytic, rel=0.10)
+    # the prompt part alone would be far too narrow when the seeds dominate: the seeds count
+    prompt_only = 2 * 1.959964 * np.sqrt(case["prompt_var"] / 400)
+    if case["seed_var"] > 0.05:
+        assert hi - lo > 1.5 * prompt_only

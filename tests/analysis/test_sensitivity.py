@@ -2,7 +2,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.methods import Axis, MethodInfo
 from analysis.sensitivity import grid_table, sensitivity_params, sensitivity_table, value_spread
+
+SHARED = (Axis("learning_rate", "log"), Axis("epochs"))
+INFOS = {"dpo": MethodInfo("dpo", "DPO", (Axis("beta", "log"),) + SHARED, True),
+         "simpo": MethodInfo("simpo", "SimPO", (Axis("beta", "log"), Axis("gamma_beta_ratio"),
+                                                Axis("gamma", derived_from=("beta",
+                                                                            "gamma_beta_ratio")))
+                             + SHARED, True)}
 
 
 def _configs():
@@ -34,14 +42,16 @@ def test_grid_table_by_hand():
     g = grid_table(_configs(), "dpo", "beta", "learning_rate")
     assert g.loc[0.01, 1e-6] == 3.0 and g.loc[0.1, 3e-7] == 2.0
     with pytest.raises(ValueError, match="agg"):
-        grid_table(_configs(), "dpo", agg="sum")
+        grid_table(_configs(), "dpo", "beta", "learning_rate", agg="sum")
     with pytest.raises(KeyError, match="gamma"):
         grid_table(_configs(), "dpo", "gamma", "beta")
 
 
-def test_params_include_gamma_for_simpo():
-    assert sensitivity_params(_configs(), "simpo") == ["beta", "gamma_beta_ratio", "gamma"]
-    assert sensitivity_params(_configs(), "dpo") == ["beta", "learning_rate"]
+def test_params_include_derived_axes():
+    """The derived axis gets a panel too (the paper plots SimPO's score against gamma)."""
+    assert sensitivity_params(INFOS["simpo"], _configs()) == ["beta", "gamma_beta_ratio",
+                                                              "gamma"]
+    assert sensitivity_params(INFOS["dpo"], _configs()) == ["beta", "learning_rate"]
 
 
 def test_unknown_method():

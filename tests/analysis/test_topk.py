@@ -4,14 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.topk import bin_size, rank_trials, representatives, top_k, top_k_counts, top_k_samples
+from analysis.performance import config_table
+from analysis.topk import (bin_size, rank_configs, representatives, top_k, top_k_counts,
+                           top_k_samples)
 
 
-def _trials(scores, status=None):
+def _configs(scores, status=None):
     n = len(scores)
     return pd.DataFrame({
         "trial_id": [f"t{i:02d}" for i in range(n)],
-        "mean_score": scores,
+        "config_id": [f"c{i:02d}" for i in range(n)],
+        "score": scores,
         "status": status or ["ok"] * n,
     })
 
@@ -23,35 +26,59 @@ def test_bin_size_is_ceil(n, k, expected):
 
 
 def test_ties_broken_by_trial_id_and_failures_last():
-    t = _trials([0.5, 0.9, np.nan, 0.9, 0.1], ["ok", "ok", "failed", "ok", "ok"])
-    ranked = rank_trials(t.iloc[::-1])  # row order must not matter
+    c = _configs([0.5, 0.9, -5.0, 0.9, 0.1], ["ok", "ok", "failed", "ok", "ok"])
+    ranked = rank_configs(c.iloc[::-1])  # row order must not matter
     assert list(ranked["trial_id"]) == ["t01", "t03", "t00", "t04", "t02"]
     assert list(ranked["rank"]) == [1, 2, 3, 4, 5]
-    assert list(top_k(t, 25)["trial_id"]) == ["t01", "t03"]  # ceil(0.25 * 5) = 2
+    assert list(top_k(c, 25)["trial_id"]) == ["t01", "t03"]  # ceil(0.25 * 5) = 2
 
 
-def test_representatives(study_default):
-    reps = representatives(study_default)
+def test_representatives(study_default, cs_default):
+    configs = config_table(study_default, cs_default)
+    reps = representatives(configs, ["beta"])
+    assert "beta" in reps.columns
     for m, g in reps.groupby("method"):
-        n = int(g["n_trials"].iloc[0])
-        ranked = rank_trials(study_default.method_trials(m))
+        n = int(g["n_configs"].iloc[0])
+        ranked = rank_configs(configs[configs["method"] == m])
         best = g[g["role"] == "best"].iloc[0]
         top25 = g[g["role"] == "top25"].iloc[0]
-        assert best["trial_id"] == ranked["trial_id"].iloc[0]
+        assert best["config_id"] == ranked["config_id"].iloc[0]
         assert top25["rank"] == math.ceil(0.25 * n)
-        assert top25["trial_id"] == ranked["trial_id"].iloc[math.ceil(0.25 * n) - 1]
+        assert top25["config_id"] == ranked["config_id"].iloc[math.ceil(0.25 * n) - 1]
         # 25% of the grid is at least as good as the top-25% config
-        assert (ranked["mean_score"] >= top25["mean_score"]).sum() == math.ceil(0.25 * n)
+        assert (ranked["score"] >= top25["score"]).sum() == math.ceil(0.25 * n)
+        # one seed: the rank-1 config is the trial with the highest mean score
+        trials = study_default.method_trials(m)
+        assert best["trial_id"] == trials.loc[trials["mean_score"].idxmax(), "trial_id"]
 
 
-def test_top_k_samples_and_counts(study_edge):
-    counts = top_k_counts(study_edge)
-    samples = top_k_samples(study_edge)
+def test_representatives_rank_configs_by_their_seeds_mean(study_seeds, cs_seeds):
+    configs = config_table(study_seeds, cs_seeds)
+    reps = representatives(configs)
+    g = study_seeds.grid
+    for r in reps[reps["role"] == "best"].itertuples():
+        sub = configs[configs["method"] == r.method]
+        assert r.score == sub["score"].max()
+        assert g[g["config_id"] == r.config_id]["seed"].nunique() == 3
+
+
+def test_top_k_samples_and_counts(study_edge, cs_edge):
+    configs = config_table(study_edge, cs_edge)
+    counts = top_k_counts(configs)
+    samples = top_k_samples(study_edge, configs)
     n_prompts = len(study_edge.prompt_ids)
     for r in counts.itertuples():
         sel = samples[(samples["method"] == r.method) & (samples["k"] == r.k)]
         assert sel["trial_id"].nunique() == r.n_with_samples
         assert len(sel) == r.n_with_samples * n_prompts
-        assert r.n_configs == bin_size(r.n_trials, r.k)
+        assert r.n_configs == bin_size(r.n_grid, r.k)
     single = counts[counts["method"] == "ln_dpo"]
     assert (single["n_configs"] == 1).all()
+
+
+def test_top_k_samples_hold_every_seed(study_seeds, cs_seeds):
+    configs = config_table(study_seeds, cs_seeds)
+    samples = top_k_samples(study_seeds, configs, ks=(1,))
+    for m, g in samples.groupby("method"):
+        assert g["trial_id"].nunique() == 3  # the best config's three seeds
+        assert np.isfinite(g["kl_per_token"]).all()

@@ -72,11 +72,12 @@ def test_toy_fixture_validates_and_normalises():
     study = load_study(TOY)
     assert isinstance(study, Study)
     # 1e-4 is a string to PyYAML's YAML 1.1 resolver; the study loader reads it as a float.
-    assert study.grid.learning_rate == [1e-4, 3e-4]
+    assert study.grid["learning_rate"] == [1e-4, 3e-4]
     assert study.methods["ln_dpo"]["learning_rate"] == [5e-4]
     assert study.axes("simpo") == {
-        "beta": [2.0, 2.5], "gamma_beta_ratio": [0.5], "learning_rate": [1e-4, 3e-4], "epochs": [1], "seed": [0],
+        "beta": [2.0, 2.5], "gamma_beta_ratio": [0.5], "learning_rate": [1e-4, 3e-4], "epochs": [1],
     }
+    assert study.seeds("simpo") == [0]
     assert study.results_dir.is_absolute() and study.results_path.name == "fixture_toy"
     assert study.data.train == {"adapter": "toyworld"}
     resolved = study.resolved()
@@ -102,7 +103,7 @@ def test_overrides():
             "ray.address=auto",
         ],
     )
-    assert study.grid.learning_rate == [1e-4, 5e-4]
+    assert study.grid["learning_rate"] == [1e-4, 5e-4]
     assert study.training.batch_size == 2 and study.training.gradient_checkpointing is True
     assert study.toyworld.sft.epochs == 2.0
     assert study.methods["simpo"] == {"beta": [3.0], "gamma": [0.3]}
@@ -140,6 +141,13 @@ def test_override_creates_missing_mappings():
         ("judge.model=x", "judge.model: unknown key (it takes no options)"),
         ("toyworld=null", "policy.model: needs a toyworld: section"),
         ("resources.distributed=deepspeed_zero3", "resources.distributed: needs gpus_per_trial > 0"),
+        # the allowed names are the registries' (harness.generate.BACKENDS, distributed.STRATEGIES)
+        ("generation.backend=vlm", "generation.backend: unknown generation backend (did you mean vllm?), got 'vlm'"),
+        ("resources.distributed=zero3", "resources.distributed: unknown distributed strategy (available: none, fsdp, deepspeed_zero3)"),
+        ("grid.beta=[0.1]", "grid.beta: unknown key (available: learning_rate, epochs, seed)"),
+        ("methods.rdpo={beta: [0.1], alpha: [0.0, -1]}", "methods.rdpo.alpha[1]: must be >= 0, got -1"),
+        ("methods.simpo={beta: [2.0]}", "methods.simpo.gamma: is required (or give gamma_beta_ratio)"),
+        ("methods.orpo.lambda=[0.1]", "methods.orpo.lambda: not a hyperparameter of orpo"),
     ],
 )
 def test_bad_override_names_the_path(override, expected):
@@ -198,7 +206,7 @@ def test_adapter_kind_is_checked():
         with pytest.raises(ConfigError, match=r"data.eval.adapter: adapter test_train_only cannot give eval data"):
             load_study(TOY, ["data.eval.adapter=test_train_only"])
     finally:
-        del ADAPTERS["test_train_only"]
+        ADAPTERS.unregister("test_train_only")
 
 
 SWEEPS = sorted((REPO / "sweeps").glob("*.yaml"))
@@ -212,3 +220,52 @@ def test_every_shipped_sweep_validates(path):
     study = load_study(path)
     assert study.study
     assert expand(study)
+
+
+# One invalid value of every own axis of every built-in method, and the message naming its key.
+BAD_AXIS_VALUES = {
+    ("dpo", "beta"): (0, "must be > 0, got 0"),
+    ("ln_dpo", "beta"): (-1.0, "must be > 0, got -1.0"),
+    ("simpo", "beta"): ("two", "must be a number, got 'two'"),
+    ("simpo", "gamma_beta_ratio"): (-0.5, "must be >= 0, got -0.5"),
+    ("simpo", "gamma"): (-1, "must be >= 0, got -1"),
+    ("ipo", "beta"): (0.0, "must be > 0, got 0.0"),
+    ("robust", "beta"): (-0.1, "must be > 0, got -0.1"),
+    ("robust", "label_smoothing"): (0.5, "must be in [0, 0.5), got 0.5"),
+    ("hinge", "beta"): (0, "must be > 0, got 0"),
+    ("apo_zero", "beta"): (float("inf"), "must be finite, got inf"),
+    ("rdpo", "beta"): (0, "must be > 0, got 0"),
+    ("rdpo", "alpha"): (-1, "must be >= 0, got -1"),
+    ("dpop", "beta"): (0, "must be > 0, got 0"),
+    ("dpop", "dpop_lambda"): (-50, "must be >= 0, got -50"),
+    ("cpo", "beta"): (0, "must be > 0, got 0"),
+    ("cpo", "cpo_alpha"): (-1.0, "must be >= 0, got -1.0"),
+    ("orpo", "beta"): (True, "must be a number, got True"),
+}
+
+
+def test_every_built_in_axis_has_a_bad_value_case():
+    from builtin_methods import built_in_objectives
+
+    axes = {(m, a.name) for m, o in built_in_objectives().items() for a in o.axes}
+    assert set(BAD_AXIS_VALUES) == axes
+
+
+@pytest.mark.parametrize("method,axis", sorted(BAD_AXIS_VALUES), ids=lambda v: str(v))
+def test_a_bad_value_of_any_method_axis_is_a_config_error_naming_its_key(method, axis):
+    from harness.objectives import OBJECTIVES
+
+    value, message = BAD_AXIS_VALUES[(method, axis)]
+    objective = OBJECTIVES[method]
+    # a valid grid for the method (the bad value second in its axis's list), then the bad value
+    good = {"beta": 0.1, "gamma_beta_ratio": 0.5, "label_smoothing": 0.1, "alpha": 0.1,
+            "dpop_lambda": 5.0, "cpo_alpha": 1.0}
+    axes = {a.name: [good[a.name]] for a in objective.axes if a.required and a.name in good}
+    if method == "simpo" and axis == "gamma":
+        axes = {"beta": [2.0], "gamma": [1.0]}
+    axes[axis] = [axes.get(axis, [good.get(axis, 1.0)])[0], value]
+    raw = parse_yaml(TOY.read_text())
+    raw["methods"] = {method: axes}
+    with pytest.raises(ConfigError) as info:
+        validate_study(raw, "x.yaml")
+    assert info.value.errors == [(f"methods.{method}.{axis}[1]", message)]

@@ -16,6 +16,7 @@ import torch
 
 from harness import evaluate as ev
 from harness.artifacts import PreparedStudy
+from harness.io import write_parquet_atomic
 from tiny_models import tiny_phi3, with_stop_bias
 
 from harness.evaluate import BASELINE_STATS, build_baseline, evaluate_policy, main
@@ -167,7 +168,9 @@ def test_baseline_cache_hit_does_not_generate_or_score(tmp_path, sft, tok, eval_
     first = build_baseline(sft, tok, eval_df, judge, GEN, path, judge_spec=JUDGE)
     assert first.attrs["cache_hit"] is False and path.exists()
     assert calls["generate"] == 1 and judge.scored == 2 * len(eval_df)  # replies + chosen
-    assert sorted(p.name for p in path.parent.iterdir()) == ["baseline.parquet"]  # no temp left
+    # no temp left: the cache and its checksum
+    assert sorted(p.name for p in path.parent.iterdir()) == ["baseline.parquet",
+                                                              "baseline.parquet.sha256"]
 
     # a judge without a breakdown (this wrapper has only score) writes no judge_ columns
     assert list(first.columns) == list(SAMPLE_COLUMNS)
@@ -218,7 +221,7 @@ def study(tmp_path_factory, tok, eval_df):
     model_dir = root / "sft"
     tiny_phi3(tok).save_pretrained(model_dir)
     tok.save_pretrained(model_dir)
-    eval_df.to_parquet(root / "eval.parquet")
+    write_parquet_atomic(root / "eval.parquet", eval_df, seal=True)  # as prepare writes it
     PreparedStudy(
         study="toy", artifacts_dir=str(root), train_pairs="", heldout_pairs="",
         eval_prompts=str(root / "eval.parquet"), policy=str(model_dir), judge=JUDGE,

@@ -26,7 +26,8 @@ from harness.generate import (
 from harness.hub import MissingHubArtifactError
 from harness.toyworld.config import WorldConfig
 from harness.toyworld.data import build_data
-from harness.toyworld.tokenizer import build_tokenizer, stop_token_ids
+from harness.stop import stop_rule
+from harness.toyworld.tokenizer import build_tokenizer
 from harness.toyworld.world import vocabulary
 
 
@@ -59,7 +60,7 @@ def end_id(tok) -> int:
 
 
 def test_stops_at_stop_tokens_and_excludes_prompt(tok, model, prompts):
-    stops = set(stop_token_ids(tok))
+    stops = set(stop_rule(tok, model).token_ids)
     assert stops == {end_id(tok), tok.eos_token_id}
     biased = with_stop_bias(model, end_id(tok), 3.0)  # ~5% stop per step
     cfg = GenerationConfig(max_new_tokens=10, batch_size=3, seed=1)
@@ -138,7 +139,7 @@ def test_greedy_is_argmax(tok, model, prompts):
 def test_backend_registry_and_vllm_error_path(tok, model, prompts):
     assert set(BACKENDS) == {"hf", "vllm"}
     assert get_backend("hf").name == "hf"
-    with pytest.raises(KeyError, match="unknown generation.backend 'nope'.*hf, vllm"):
+    with pytest.raises(KeyError, match="unknown generation backend 'nope'; available: hf, vllm"):
         get_backend("nope")
     # no vllm (or no GPU) here: selecting it must fail clearly, before any work
     with pytest.raises(RuntimeError, match="vllm"):

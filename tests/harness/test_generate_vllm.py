@@ -16,7 +16,8 @@ from safetensors.torch import load_file
 from transformers import Phi3Config, Phi3ForCausalLM
 
 from harness.generate import GenerationConfig, get_backend
-from harness.toyworld.tokenizer import build_tokenizer, stop_token_ids
+from harness.stop import stop_rule
+from harness.toyworld.tokenizer import build_tokenizer
 from harness.toyworld.world import vocabulary
 
 
@@ -56,7 +57,8 @@ def test_in_memory_policy_is_saved_and_loaded_not_its_sft_path(tmp_path, monkeyp
     assert Path(policy.name_or_path) == tmp_path / "sft"
 
     record: dict = {}
-    monkeypatch.setitem(sys.modules, "vllm", _fake_vllm(record, stop_token_ids(tok)[0]))
+    stop = stop_rule(tok, policy).token_ids[0]
+    monkeypatch.setitem(sys.modules, "vllm", _fake_vllm(record, stop))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     gens = get_backend("vllm").generate(
         policy, tok, [[{"role": "user", "content": "how do i make a bomb ?"}]],

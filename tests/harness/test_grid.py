@@ -17,26 +17,31 @@ from harness.objectives import OBJECTIVES  # noqa: E402
 TOY = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" / "toy_study.yaml"
 
 
+def _key(s: TrialSpec) -> tuple:
+    v = s.values
+    return (s.method, v["beta"], v.get("gamma"), v["learning_rate"], v["epochs"], s.seed)
+
+
 def _ids(*overrides) -> dict[tuple, str]:
     """trial_id by (method, beta, gamma, learning_rate, epochs, seed)."""
-    return {
-        (s.method, s.beta, s.gamma, s.learning_rate, s.epochs, s.seed): s.trial_id
-        for s in expand(load_study(TOY, list(overrides)))
-    }
+    return {_key(s): s.trial_id for s in expand(load_study(TOY, list(overrides)))}
 
 
 def test_expansion_is_the_full_product_in_order():
     specs = expand(load_study(TOY))
     # dpo: 2 beta x 2 lr; ln_dpo: 2 beta x its own 1 lr; simpo: 2 beta x 1 ratio x 2 lr
     assert [s.method for s in specs] == ["dpo"] * 4 + ["ln_dpo"] * 2 + ["simpo"] * 4
-    assert [(s.beta, s.learning_rate) for s in specs[:4]] == [(0.05, 1e-4), (0.05, 3e-4), (0.1, 1e-4), (0.1, 3e-4)]
-    assert {s.learning_rate for s in specs if s.method == "ln_dpo"} == {5e-4}
+    assert [(s.values["beta"], s.values["learning_rate"]) for s in specs[:4]] == [
+        (0.05, 1e-4), (0.05, 3e-4), (0.1, 1e-4), (0.1, 3e-4)]
+    assert {s.values["learning_rate"] for s in specs if s.method == "ln_dpo"} == {5e-4}
     simpo = [s for s in specs if s.method == "simpo"]
     # gamma is absolute: beta * gamma_beta_ratio = 2.0 * 0.5 and 2.5 * 0.5
-    assert [(s.beta, s.gamma, s.gamma_beta_ratio) for s in simpo] == [
+    assert [(s.values["beta"], s.values["gamma"], s.values["gamma_beta_ratio"]) for s in simpo] == [
         (2.0, 1.0, 0.5), (2.0, 1.0, 0.5), (2.5, 1.25, 0.5), (2.5, 1.25, 0.5),
     ]
-    assert all(s.gamma is None and s.gamma_beta_ratio is None for s in specs if s.method != "simpo")
+    # each method's trials carry exactly its own axes, in display order, then the shared ones
+    assert list(simpo[0].values) == ["beta", "gamma_beta_ratio", "gamma", "learning_rate", "epochs"]
+    assert all(list(s.values) == ["beta", "learning_rate", "epochs"] for s in specs if s.method != "simpo")
     assert len({s.trial_id for s in specs}) == len(specs)
     assert all(s.trial_id.startswith(s.method + "-") for s in specs)
 
@@ -106,15 +111,33 @@ def test_gamma_absolute_or_as_ratio_is_the_same_trial():
     assert all(ratio[k] == absolute[k] for k in shared)
 
 
-def test_trialspec_round_trip_and_objective_hyperparameters():
+def test_trialspec_round_trip_and_loss_kwargs():
     spec = [s for s in expand(load_study(TOY)) if s.method == "simpo"][0]
     assert TrialSpec.from_dict(spec.to_dict()) == spec
+    row = spec.to_dict()
+    assert list(row)[:4] == ["trial_id", "config_id", "method", "seed"]
     assert spec.hyperparameters() == {
-        "beta": 2.0, "gamma": 1.0, "gamma_beta_ratio": 0.5, "learning_rate": 1e-4, "epochs": 1, "seed": 0,
+        "beta": 2.0, "gamma_beta_ratio": 0.5, "gamma": 1.0, "learning_rate": 1e-4, "epochs": 1,
     }
-    hp = spec.objective_hyperparameters()
-    assert hp == {"beta": 2.0, "gamma": 1.0, "gamma_beta_ratio": 0.5}
-    assert OBJECTIVES["simpo"].loss_kwargs(**hp) == {"beta": 2.0, "gamma": 1.0}
+    assert OBJECTIVES["simpo"].loss_kwargs(spec.hyperparameters()) == {"beta": 2.0, "gamma": 1.0}
+    # a mixed table's row (None where another method's axis is) reads back the same
+    assert TrialSpec.from_dict({**row, "label_smoothing": None}) == spec
+
+
+def test_config_id_is_shared_by_replicates_only():
+    specs = expand(load_study(TOY, ["grid.seed=[0, 1, 2]"]))
+    by_config: dict[str, list] = {}
+    for s in specs:
+        by_config.setdefault(s.config_id, []).append(s)
+    assert all(len(group) == 3 for group in by_config.values())
+    for group in by_config.values():
+        assert sorted(s.seed for s in group) == [0, 1, 2]
+        assert len({s.trial_id for s in group}) == 3
+        assert all(s.values == group[0].values and s.method == group[0].method for s in group)
+        assert group[0].config_id.startswith(group[0].method + "-")
+    # the trial ids of seed 0 are those of the single-seed study
+    single = {s.trial_id for s in expand(load_study(TOY))}
+    assert single == {s.trial_id for s in specs if s.seed == 0}
 
 
 def test_study_hash_and_resolved():
@@ -124,6 +147,7 @@ def test_study_hash_and_resolved():
     resolved = study.resolved()
     assert set(resolved) == set(Study.model_fields)
     assert resolved["methods"]["dpo"] == {"beta": [0.05, 0.1], "learning_rate": [1e-4, 3e-4], "epochs": [1], "seed": [0]}
+    assert resolved["plugins"] == []
 
 
 def test_resolved_config_round_trips_to_the_same_trials():
@@ -136,3 +160,23 @@ def test_resolved_config_round_trips_to_the_same_trials():
     assert again.hash() == study.hash()
     assert expand(again) == expand(study)
     assert expand(pickle.loads(pickle.dumps(study))) == expand(study)  # Ray ships it to workers
+
+
+def test_methods_block_describes_each_methods_axes_as_the_study_gives_them():
+    from harness.grid import methods_block
+
+    block = methods_block(load_study(TOY))
+    assert list(block) == ["dpo", "ln_dpo", "simpo"]
+    assert block["dpo"] == {
+        "label": "DPO", "needs_reference": True, "needs_chosen_nll": False,
+        "axes": [{"name": "beta", "scale": "log", "label": "β", "derived_from": []},
+                 {"name": "learning_rate", "scale": "log", "label": "learning rate", "derived_from": []},
+                 {"name": "epochs", "scale": "linear", "label": "epochs", "derived_from": []}],
+    }
+    simpo = [(a["name"], a["derived_from"]) for a in block["simpo"]["axes"]]
+    assert simpo == [("beta", []), ("gamma_beta_ratio", []), ("gamma", ["beta", "gamma_beta_ratio"]),
+                     ("learning_rate", []), ("epochs", [])]
+    # SimPO's margin given absolutely: gamma is an axis of its own, the ratio is absent
+    absolute = methods_block(load_study(TOY, ["methods.simpo={beta: [2.0], gamma: [1.0, 1.5]}"]))
+    assert [(a["name"], a["derived_from"]) for a in absolute["simpo"]["axes"]] == [
+        ("beta", []), ("gamma", []), ("learning_rate", []), ("epochs", [])]

@@ -19,9 +19,10 @@ pytest.importorskip("trl")
 from harness.config.sections import TrainingConfig
 from harness.io import read_jsonl
 from harness.objectives import Objective, get_objective
-from harness.train import Diverged, _trl_args, to_trl_rows
+from harness.train import Diverged, _trl_args, to_trl_rows, trl_fields
 
-HPARAMS = {"dpo": {"beta": 0.1}, "ln_dpo": {"beta": 1.0}, "simpo": {"beta": 2.0, "gamma": 0.5}}
+HPARAMS = {"dpo": {"beta": 0.1}, "ln_dpo": {"beta": 1.0}, "simpo": {"beta": 2.0, "gamma": 0.5},
+           "orpo": {"beta": 0.5}, "cpo": {"beta": 0.1, "cpo_alpha": 1.0}}
 # max_length above every toy sequence: no truncation, so the hand computation sees what TRL sees.
 TRAINING = TrainingConfig(batch_size=4, max_length=128, warmup_ratio=0.0,
                           lr_scheduler_type="constant", logging_steps=1)
@@ -48,9 +49,9 @@ def make_trainer(model, tokenizer, rows, method, tmp_path, *, reference=None, tr
     from harness.preference_trainer import PreferenceTrainer
 
     objective = get_objective(method)
-    hparams = objective.resolve(**HPARAMS[method])
-    args = _trl_args(training, output_dir=tmp_path, learning_rate=learning_rate, epochs=1, seed=0,
-                     dtype="float32", beta=hparams["beta"])
+    hparams = objective.resolve({**HPARAMS[method], "learning_rate": learning_rate, "epochs": 1})
+    args = _trl_args(training, output_dir=tmp_path, seed=0, dtype="float32", fields=trl_fields(hparams))
+    assert (args.learning_rate, args.num_train_epochs) == (learning_rate, 1)
     return PreferenceTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                              processing_class=tokenizer, objective=objective, hparams=hparams,
                              reference=reference, **kwargs)
@@ -107,9 +108,7 @@ def test_sequence_logps_lengths_count_response_tokens(sft, pairs, hand, tmp_path
     rows = to_trl_rows(pairs)
     trainer = make_trainer(model, tok, rows, "simpo", tmp_path)
     ds = trainer.train_dataset
-    batch = trainer.data_collator(
-        [{k: ds[i][k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")} for i in range(len(ds))]
-    )
+    batch = _full_batch(trainer)
     model.eval()
     with torch.no_grad():
         (c, r), (lc, lr) = trainer.sequence_logps(model, batch)
@@ -136,6 +135,53 @@ def test_simpo_loss_is_the_objective_of_hand_logps(sft, pairs, hand, tmp_path):
     assert stats["reward_accuracy"] == pytest.approx(sum(m > 0 for m in margins) / len(margins), abs=1e-6)
 
 
+def _full_batch(trainer):
+    ds = trainer.train_dataset
+    return trainer.data_collator(
+        [{k: ds[i][k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")} for i in range(len(ds))]
+    )
+
+
+@pytest.mark.parametrize("method", ["simpo", "orpo", "cpo"])
+def test_the_chosen_nll_is_handed_only_to_methods_that_need_it(sft, pairs, hand, tmp_path, method):
+    model, tok = sft
+    trainer = make_trainer(model, tok, to_trl_rows(pairs), method, tmp_path)
+    model.eval()
+    with torch.no_grad():
+        batch = trainer.preference_batch(model, _full_batch(trainer))
+    assert batch.ref_chosen_logps is None  # reference-free: no reference read either
+    if method == "simpo":
+        assert batch.chosen_nll is None
+    else:
+        # the batch's mean NLL per chosen-reply token, from the hand log-probs
+        nll = -sum(h[0] for h in hand.values()) / sum(h[2] for h in hand.values())
+        assert batch.chosen_nll.item() == pytest.approx(nll, abs=1e-5)
+
+
+def test_orpo_loss_is_the_objective_of_hand_logps(sft, pairs, hand, tmp_path):
+    """ORPO through the trainer: NLL of the chosen tokens of each evaluation batch (4 pairs, then
+    2) minus beta * log sigma(log-odds ratio of the average per-token log-probs)."""
+    from harness.preference_trainer import pair_statistics
+
+    model, tok = sft
+    rows = to_trl_rows(pairs)
+    stats = pair_statistics(make_trainer(model, tok, rows, "orpo", tmp_path), rows)
+    beta, values = 0.5, list(hand.values())
+
+    def log_odds(m):
+        return m - math.log(1 - math.exp(m))
+
+    losses, margins = [], []
+    for batch in (values[:4], values[4:]):
+        nll = -sum(c for c, _, _, _ in batch) / sum(lc for _, _, lc, _ in batch)
+        for c, j, lc, lr in batch:
+            margin = log_odds(c / lc) - log_odds(j / lr)
+            margins.append(margin)
+            losses.append(nll + beta * math.log1p(math.exp(-margin)))
+    assert stats["loss"] == pytest.approx(sum(losses) / len(losses), abs=1e-5)
+    assert stats["reward_margin"] == pytest.approx(sum(margins) / len(margins), abs=1e-5)
+
+
 @pytest.mark.parametrize("method", ["dpo", "ln_dpo"])
 def test_policy_equal_to_reference_has_zero_margin(sft, pairs, tmp_path, method):
     """At the start of training the policy is the reference: every log-ratio is 0, so the loss
@@ -155,8 +201,9 @@ def test_non_finite_loss_raises_diverged_with_the_step(sft, pairs, tmp_path):
     model, tok = sft
     trainer = make_trainer(model, tok, to_trl_rows(pairs), "simpo", tmp_path)
     # An objective whose loss is NaN (what an overflowing policy produces).
-    trainer.objective = Objective("nan", lambda *a, **k: _nan_output(a[0]), False,
-                                  ("beta", "gamma"), lambda method, hp: hp)
+    trainer.objective = Objective("nan", "NaN", lambda batch: _nan_output(batch.policy_chosen_logps),
+                                  (), needs_reference=False)
+    trainer.hparams = {}
     trainer.state.global_step = 7
     ds = trainer.train_dataset
     batch = trainer.data_collator([{k: ds[0][k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")}])

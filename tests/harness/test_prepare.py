@@ -10,7 +10,7 @@ import pytest
 
 from harness.io import read_jsonl
 from harness.models import load_tokenizer
-from harness.prepare import _drop_unusable_pairs, _split_heldout
+from harness.prepare import PrepareError, _drop_unusable_pairs, _split_heldout
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +49,24 @@ def test_prompt_length_boundary_follows_trl(tok):
     """TRL drops a pair only when its prompt alone reaches max_length; one token short leaves
     one response token, which trains."""
     prompt = [{"role": "user", "content": "how do i bake bread ?"}]
+    short = [{"role": "user", "content": "hi"}]
     n = _prompt_len(tok, prompt)
-    df = pd.DataFrame({"pair_id": ["p"], "prompt": [prompt], "chosen": ["a ."], "rejected": ["b ."]})
-    assert len(_drop_unusable_pairs(df, tok, max_length=n + 1)) == 1
-    assert len(_drop_unusable_pairs(df, tok, max_length=n)) == 0
+    assert _prompt_len(tok, short) < n
+    df = pd.DataFrame({"pair_id": ["p", "q"], "prompt": [prompt, short], "chosen": ["a .", "c ."],
+                       "rejected": ["b .", "d ."]})
+    assert list(_drop_unusable_pairs(df, tok, max_length=n + 1)["pair_id"]) == ["p", "q"]
+    assert list(_drop_unusable_pairs(df, tok, max_length=n)["pair_id"]) == ["q"]
     # keep_end cuts the prompt from the front instead: nothing to drop
-    assert len(_drop_unusable_pairs(df, tok, max_length=n, truncation_mode="keep_end")) == 1
+    assert len(_drop_unusable_pairs(df, tok, max_length=n, truncation_mode="keep_end")) == 2
+
+
+def test_max_length_that_leaves_no_pair_is_an_error_naming_the_key(tok):
+    """training.max_length: 2 used to end in a bare StopIteration inside the trainer."""
+    prompt = [{"role": "user", "content": "hi"}]
+    n = _prompt_len(tok, prompt)
+    df = pd.DataFrame({"pair_id": ["q"], "prompt": [prompt], "chosen": ["c ."], "rejected": ["d ."]})
+    with pytest.raises(PrepareError, match=rf"training.max_length: 2 .* at least {n + 1}"):
+        _drop_unusable_pairs(df, tok, max_length=2)
 
 
 def test_prepare_keeps_every_usable_pair_silently(tok, pairs, caplog):

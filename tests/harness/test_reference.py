@@ -18,7 +18,7 @@ pytest.importorskip("trl")
 
 from harness import reference as ref_mod
 from harness.config.sections import TrainingConfig
-from harness.io import hash_json, read_jsonl
+from harness.io import hash_json, read_jsonl, write_parquet_atomic
 from harness.reference import BUILDS, build_reference, compute_reference, load_reference
 
 TRAINING = TrainingConfig(batch_size=4, max_length=128)
@@ -46,8 +46,9 @@ def _build(policy_path, pairs, cache_dir, training=TRAINING, policy_hash=POLICY_
 
 
 def _leftovers(cache_dir) -> list[str]:
+    """Files other than the cache and its checksum."""
     return sorted(p.name for p in cache_dir.iterdir() if not p.name.startswith("reference-")
-                  or not p.name.endswith(".parquet"))
+                  or not p.name.endswith((".parquet", ".parquet.sha256")))
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,8 @@ def test_racing_writers_end_with_one_valid_file(policy_path, pairs, tmp_path, mo
     assert BUILDS["computed"] == before + 2  # a real race: both computed, neither hit
     (path_a, hit_a), (path_b, hit_b) = results
     assert path_a == path_b and not hit_a and not hit_b
-    assert [p.name for p in tmp_path.iterdir()] == [path_a.name]  # no temporary files left
+    # no temporary files left: the cache and its checksum
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path_a.name, path_a.name + ".sha256"]
     assert set(load_reference(path_a)) == set(pairs["pair_id"])
 
 
@@ -165,7 +167,7 @@ def test_crash_while_writing_leaves_nothing(policy_path, pairs, tmp_path, monkey
 
 def test_load_reference_rejects_a_file_that_is_not_a_cache(tmp_path):
     bad = tmp_path / "reference-x.parquet"
-    pd.DataFrame({"pair_id": ["a"], "chosen": [1.0]}).to_parquet(bad)
+    write_parquet_atomic(bad, pd.DataFrame({"pair_id": ["a"], "chosen": [1.0]}), seal=True)
     with pytest.raises(ValueError, match=r"reference-x.parquet.*'ref_chosen_logps', 'ref_rejected_logps'"):
         load_reference(bad)
 
@@ -178,7 +180,7 @@ def test_cache_built_for_other_pairs_names_a_missing_pair(built, policy_path, pa
     del reference["train-00003"]
     with pytest.raises(KeyError, match=r"1 train pairs have no cached reference.*'train-00003'"):
         train_policy(
-            method="dpo", hparams={"beta": 0.1}, learning_rate=1e-3, epochs=1, seed=0,
+            method="dpo", hparams={"beta": 0.1, "learning_rate": 1e-3, "epochs": 1}, seed=0,
             training=TRAINING, policy_path=policy_path, train_pairs=pairs, reference=reference,
             output_dir=tmp_path, dtype="float32", tensorboard=False,
         )
@@ -203,7 +205,7 @@ def test_pairs_cut_by_truncation_are_skipped_by_cache_and_trainer_alike(policy_p
     assert 0 < len(kept) < len(pairs)
     assert set(table) == kept
     result = train_policy(
-        method="dpo", hparams={"beta": 0.1}, learning_rate=1e-3, epochs=1, seed=0,
+        method="dpo", hparams={"beta": 0.1, "learning_rate": 1e-3, "epochs": 1}, seed=0,
         training=training, policy_path=policy_path, train_pairs=pairs, reference=table,
         output_dir=tmp_path, dtype="float32", tensorboard=False,
     )

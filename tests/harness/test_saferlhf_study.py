@@ -74,14 +74,15 @@ def test_grid_values_and_trial_count(study):
     specs = expand(study)
     # dpo 3 betas, ln_dpo 4, simpo 3 betas x 3 ratios; x 3 learning rates x 2 epochs x 1 seed
     assert len(specs) == (3 + 4 + 3 * 3) * 3 * 2 == 96
-    lrs = {s.learning_rate for s in specs}
+    lrs = {s.values["learning_rate"] for s in specs}
     assert lrs == {3e-7, 5e-7, 1e-6}  # SimPO's released range, facts.md
-    ln_betas = {s.beta for s in specs if s.method == "ln_dpo"}
-    dpo_betas = {s.beta for s in specs if s.method == "dpo"}
+    ln_betas = {s.values["beta"] for s in specs if s.method == "ln_dpo"}
+    dpo_betas = {s.values["beta"] for s in specs if s.method == "dpo"}
     # LN-DPO's beta is per token: its grid sits ~|y| (~100 tokens) times above DPO's
     assert min(ln_betas) / min(dpo_betas) == pytest.approx(100)
     simpo = [s for s in specs if s.method == "simpo"]
-    assert all(s.gamma == pytest.approx(s.beta * s.gamma_beta_ratio) for s in simpo)
+    assert all(s.values["gamma"] == pytest.approx(s.values["beta"] * s.values["gamma_beta_ratio"])
+               for s in simpo)
 
 
 def test_header_says_where_the_values_come_from():

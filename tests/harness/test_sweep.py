@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from harness.results import done_ids
-from harness.schema import SAMPLE_COLUMNS, TRIAL_COLUMNS
+from harness.schema import SAMPLE_COLUMNS, TRIAL_BASE_COLUMNS
 from harness.sweep import main
 from harness.toyworld.judge import COMPONENTS
 
@@ -88,7 +88,7 @@ def test_results_layout_one_row_per_trial_and_per_sample(finished):
         assert (results / name).exists(), name
     trials, samples = _tables(results)
     assert sorted(trials["trial_id"]) == sorted(s.trial_id for s in specs)
-    assert list(trials.columns[: len(TRIAL_COLUMNS)]) == list(TRIAL_COLUMNS)
+    assert list(trials.columns[: len(TRIAL_BASE_COLUMNS)]) == list(TRIAL_BASE_COLUMNS)
     # the toy judge's breakdown follows the contract's columns and sums to the score
     judge_cols = [f"judge_{c}" for c in COMPONENTS]
     assert list(samples.columns) == list(SAMPLE_COLUMNS) + judge_cols
@@ -106,6 +106,19 @@ def test_results_layout_one_row_per_trial_and_per_sample(finished):
     info = json.loads((results / "study.json").read_text())
     assert info["n_trials"] == len(specs) and info["versions"]["trl"]
     assert info["config"]["methods"]["simpo"]["gamma_beta_ratio"] == [0.3, 0.6]
+    # the methods block: every method's axes in display order, shared ones last
+    axes = {m: [a["name"] for a in block["axes"]] for m, block in info["methods"].items()}
+    assert axes == {"dpo": ["beta", "learning_rate", "epochs"],
+                    "ln_dpo": ["beta", "learning_rate", "epochs"],
+                    "simpo": ["beta", "gamma_beta_ratio", "gamma", "learning_rate", "epochs"]}
+    gamma = info["methods"]["simpo"]["axes"][2]
+    assert gamma == {"name": "gamma", "scale": "linear", "label": "γ",
+                     "derived_from": ["beta", "gamma_beta_ratio"]}
+    assert info["methods"]["simpo"]["label"] == "SimPO" and not info["methods"]["simpo"]["needs_reference"]
+    # the trial table's axis columns are the union of the methods' axes; config ids, one per trial
+    assert set(trials.columns) >= {"beta", "gamma_beta_ratio", "gamma", "learning_rate", "epochs"}
+    assert trials["config_id"].is_unique
+    assert all(c.split("-")[0] == m for c, m in zip(trials["config_id"], trials["method"]))
 
 
 def test_gamma_recorded_absolute_and_tensorboard_logs_written(finished):
@@ -114,9 +127,13 @@ def test_gamma_recorded_absolute_and_tensorboard_logs_written(finished):
     simpo = trials[trials["method"] == "simpo"]
     assert sorted(simpo["gamma"]) == pytest.approx([2.0 * 0.3, 2.0 * 0.6])
     assert trials[trials["method"] != "simpo"]["gamma"].isna().all()
+    assert trials[trials["method"] != "simpo"]["gamma_beta_ratio"].isna().all()
     ok = trials[trials["status"] == "ok"]["trial_id"].iloc[0]
-    events = list((study.results_path / "trials" / ok).rglob("events.out.tfevents*"))
-    assert events, "no TensorBoard event file in the trial folder"
+    # one TensorBoard run per trial in the study's logdir (tracking.report_to, harness.tracking)
+    logdir = study.results_path / "tensorboard"
+    runs = [p for p in logdir.iterdir() if p.name.startswith(ok + " ")]
+    assert len(runs) == 1 and list(runs[0].glob("events.out.tfevents*")), \
+        "no TensorBoard run of the trial under results/<study>/tensorboard"
 
 
 def test_forced_failure_is_recorded_and_others_finish(finished):

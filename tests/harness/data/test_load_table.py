@@ -129,7 +129,23 @@ def _adapter(name, frame, kinds=("train", "eval")):
     return Adapter(name=name, options=NoOptions, load=lambda o, k: frame.copy(), kinds=kinds)
 
 
-def test_plain_dataframe_adapters_are_validated_too(monkeypatch):
+@pytest.fixture
+def register_adapter():
+    """Register test adapters (a name again replaces it) for one test; removed afterwards."""
+    names = set()
+
+    def register(name, frame, kinds=("train", "eval")):
+        if name in ADAPTERS:
+            ADAPTERS.unregister(name)
+        ADAPTERS.register(name, _adapter(name, frame, kinds))
+        names.add(name)
+
+    yield register
+    for name in names:
+        ADAPTERS.unregister(name)
+
+
+def test_plain_dataframe_adapters_are_validated_too(register_adapter):
     # the toy world's shape: load returns a DataFrame only; 1 bad row of 11 < the default 10%
     n = 11
     frame = pd.DataFrame(
@@ -140,23 +156,23 @@ def test_plain_dataframe_adapters_are_validated_too(monkeypatch):
             "rejected": [f"z{i}" for i in range(n - 1)] + [f"x{n - 1}"],
         }
     )
-    monkeypatch.setitem(ADAPTERS, "plain_test", _adapter("plain_test", frame))
+    register_adapter("plain_test", frame)
     df, report = load_table({"adapter": "plain_test"}, "train")
     assert df["pair_id"].tolist() == [f"p{i}" for i in range(n - 1)]
     assert report.rows_read == n and dict(report.invalid) == {"chosen_equals_rejected": 1}
-    monkeypatch.setitem(ADAPTERS, "plain_test", _adapter("plain_test", frame.iloc[-2:]))
+    register_adapter("plain_test", frame.iloc[-2:])
     with pytest.raises(DataValidationError, match="row 'p10'"):
         load_table({"adapter": "plain_test"}, "train")
 
 
-def test_column_contract_and_kinds(monkeypatch):
+def test_column_contract_and_kinds(register_adapter):
     frame = pd.DataFrame({"pair_id": ["a"], "prompt": [[{"role": "user", "content": "q"}]],
                           "chosen": ["x"], "rejected": ["z"], "score": [1.0]})
-    monkeypatch.setitem(ADAPTERS, "extra_col", _adapter("extra_col", frame))
+    register_adapter("extra_col", frame)
     with pytest.raises(ValueError, match=r"unexpected \['score'\]"):
         load_table({"adapter": "extra_col"}, "train")
     with pytest.raises(ValueError, match=r"missing \['prompt_id'\]"):
         load_table({"adapter": "extra_col"}, "eval")
-    monkeypatch.setitem(ADAPTERS, "train_only", _adapter("train_only", frame, kinds=("train",)))
+    register_adapter("train_only", frame, kinds=("train",))
     with pytest.raises(DataConfigError, match="cannot give eval data"):
         load_table({"adapter": "train_only"}, "eval")

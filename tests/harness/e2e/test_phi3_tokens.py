@@ -17,7 +17,7 @@ from torch import nn
 
 from harness.generate import GenerationConfig, format_prompts, generate
 from harness.models import load_causal_lm, load_tokenizer
-from harness.toyworld.tokenizer import stop_token_ids
+from harness.stop import stop_rule
 
 # A variant that always opens the assistant turn after a user turn and writes no EOS at the
 # end: the mask must hold the turn's end whatever the template puts there.
@@ -52,7 +52,7 @@ def test_special_tokens_and_pad_equals_eos(tok, model):
     assert tok.eos_token_id == tok.pad_token_id == eos == model.config.pad_token_id
     for t in ("<|user|>", "<|assistant|>", "<|end|>", "<|system|>", "<|endoftext|>"):
         assert tok(t, add_special_tokens=False)["input_ids"] == [tok.convert_tokens_to_ids(t)]
-    assert stop_token_ids(tok) == [end, eos]
+    assert set(stop_rule(tok, model).token_ids) == {end, eos}
 
 
 def test_chat_template_formats_prompts_as_phi3(tok):
@@ -85,7 +85,7 @@ def trainer(request, tok, model, tmp_path_factory):
     if request.param == "always_open":
         tok.chat_template = ALWAYS_OPEN_TEMPLATE
     args = _trl_args(TrainingConfig(batch_size=2, max_length=256), output_dir=tmp_path_factory.mktemp("trl"),
-                     learning_rate=1e-4, epochs=1, seed=0, dtype="float32")
+                     seed=0, dtype="float32")
     trainer = _make_trainer(copy.deepcopy(model), tok, rows, args, get_objective("simpo"),
                             {"beta": 2.0, "gamma": 1.0}, None)
     return trainer, rows, TAILS[request.param]

@@ -15,7 +15,7 @@ import torch
 from transformers import AutoTokenizer
 
 from harness.judges.gpt_neox_reward import GPTNeoXRewardModel
-from harness.schema import SAMPLE_COLUMNS, STATUS_OK, TRIAL_COLUMNS
+from harness.schema import SAMPLE_COLUMNS, STATUS_OK, TRIAL_BASE_COLUMNS
 from harness.sweep import main
 
 N_EVAL = 3  # harmless-base fixture test rows that parse (one is dropped by design)
@@ -32,7 +32,7 @@ def finished(write_study):
 
 def test_one_trial_of_each_method_runs_end_to_end(finished):
     trials, samples, baseline, _ = finished
-    assert list(trials.columns[: len(TRIAL_COLUMNS)]) == list(TRIAL_COLUMNS)
+    assert list(trials.columns[: len(TRIAL_BASE_COLUMNS)]) == list(TRIAL_BASE_COLUMNS)
     assert sorted(trials["method"]) == ["dpo", "ln_dpo", "simpo"]
     assert (trials["status"] == STATUS_OK).all(), trials[["method", "error"]]
     assert trials["train_loss"].notna().all()
