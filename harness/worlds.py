@@ -20,6 +20,8 @@ from typing import Callable
 
 from pydantic import BaseModel
 
+from harness.registry import Registry
+
 
 @dataclass(frozen=True)
 class BuiltWorld:
@@ -36,24 +38,18 @@ class World:
     doc: str = field(default="", compare=False)
 
 
-WORLDS: dict[str, World] = {}
+WORLDS: Registry[World] = Registry("world")
 
 
 def register(world: World) -> World:
-    if world.name in WORLDS:
-        raise ValueError(f"world {world.name!r} is already registered")
-    WORLDS[world.name] = world
-    return world
+    return WORLDS.register(world.name, world)
 
 
 def get_world(name: str) -> World:
     from harness.entry_points import load_installed_plugins
 
     load_installed_plugins()
-    try:
-        return WORLDS[name]
-    except KeyError:
-        raise KeyError(f"unknown world {name!r}; available: {', '.join(sorted(WORLDS))}") from None
+    return WORLDS.get(name)
 
 
 def world_names() -> list[str]:
@@ -61,4 +57,4 @@ def world_names() -> list[str]:
     from harness.entry_points import load_installed_plugins
 
     load_installed_plugins()
-    return sorted(WORLDS)
+    return sorted(WORLDS.names())
