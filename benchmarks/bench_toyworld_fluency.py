@@ -59,14 +59,16 @@ def table(results: Path):
     samples = pd.read_parquet(results / "samples.parquet")
     baseline = pd.read_parquet(results / "baseline.parquet")
     flu = fluency_table(pd.concat([baseline, samples], ignore_index=True), prompts)
-    cols = ["trial_id", "method", "beta", "gamma_beta_ratio", "learning_rate", "epochs",
-            "status", "mean_score", "mean_kl", "mean_length"]
+    # every method's axes, as study.json records them (the registrations' order)
+    axes = list(dict.fromkeys(a["name"] for m in meta["methods"].values() for a in m["axes"]))
+    cols = ["trial_id", "method", *axes, "status", "mean_score", "mean_kl", "mean_length"]
     rows = trials[[c for c in cols if c in trials.columns]]
     sft = pd.DataFrame([{"trial_id": "sft", "method": "sft", "status": "ok",
                          "mean_score": baseline["score"].mean(), "mean_kl": 0.0,
                          "mean_length": baseline["length"].mean()}])
-    # the SFT model first, then by method, learning rate and beta
-    return pd.concat([sft, rows.sort_values(["method", "learning_rate", "beta"])],
+    # the SFT model first, then by method and axis values
+    order = ["method", *[a for a in axes if a in rows.columns]]
+    return pd.concat([sft, rows.sort_values(order)],
                      ignore_index=True).merge(flu, on="trial_id", how="left")
 
 
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
+    from harness.objectives.axes import LEARNING_RATE
     from harness.toyworld.fluency import FLUENT_GARBLED_SHARE
 
     print(f"cores: {os.cpu_count()}  load at start: {os.getloadavg()}")
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 220, "display.max_columns", 30,
                            "display.float_format", lambda v: f"{v:.3g}"):
         print(t.drop(columns=["trial_id"]).to_string(index=False))
-        worst = t[t["method"] != "sft"].groupby("learning_rate")["garbled_share"].max()
+        worst = t[t["method"] != "sft"].groupby(LEARNING_RATE.name)["garbled_share"].max()
         print(f"\nworst garbled-word share per learning rate (bound {FLUENT_GARBLED_SHARE:.0%}):")
         print(worst.to_string())
     sft = float(t.loc[t["method"] == "sft", "garbled_share"].iloc[0])

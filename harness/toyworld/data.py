@@ -243,7 +243,8 @@ def world_stats(data: WorldData) -> dict:
 
     ``mean_len_*`` are in words; a reply's tokens in the world's tokenizer are its words plus
     the ``<|end|>`` and EOS tokens the chat template appends (``mean_response_tokens``: the
-    mean over chosen and rejected replies, the factor between DPO's beta and a per-token beta).
+    mean over chosen and rejected replies: the factor between the scale of a method that sums
+    log-probabilities over a reply and that of a per-token method).
     ``diff_*``: chosen minus rejected, in words (:func:`pair_differences`)."""
 
     def words(s: str) -> int:
