@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.breakdown import breakdown_table
 from analysis.confirm import confirmation_table, has_confirmations
 from analysis.edges import edge_warnings
 from analysis.expected_max import budget_curves, budget_table, trials_to_beat_table
@@ -66,6 +67,7 @@ class StudyAnalysis:
     seeds: pd.DataFrame  # seed_table
     kl: pd.DataFrame  # kl_summary
     options: dict
+    breakdown: pd.DataFrame | None = None  # breakdown_table; None when the judge has none
 
 
 def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
@@ -106,6 +108,7 @@ def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
         starts=starts, ranges=search_ranges(configs, grid_axes),
         edges=edge_warnings(study, configs, reps, starts),
         choice=choose_method(cs, decision_budget, budgets),
+        breakdown=breakdown_table(study.trials, study.samples, study.baseline),
         variance=variance_table(study), seeds=seed_table(study), kl=kl_summary(study),
         options=dict(n_boot=n_boot, seed=seed, budgets=tuple(budgets), ks=tuple(ks),
                      decision_budget=decision_budget, level=level),

@@ -4,7 +4,9 @@ For one trained policy on the study's eval prompts (docs/evaluation.md, "Metrics
 
 1. :func:`harness.generate.generate` samples one response per prompt and returns the policy's
    temperature-1 log-prob of every sampled token (from the generation pass itself);
-2. the judge scores the responses;
+2. the judge scores the responses (and, when it offers one, splits each score into its
+   components: ``judge_<component>`` columns after the contract's, see
+   :func:`harness.judges.registry.judge_columns`);
 3. ONE teacher-forced, batched forward pass of the SFT model over exactly the same token ids
    (prompt + response) gives ``log pi_sft(y_t)``;
    ``kl = sum_t log pi_theta(y_t) - log pi_sft(y_t)``;
@@ -43,7 +45,8 @@ from harness.generate import (
 )
 from harness.io import hash_dir, hash_json, require_sealed, verify_file, write_parquet_atomic
 from harness.metrics import model_metrics, sample_table
-from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS
+from harness.judges.registry import judge_columns
+from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS, judge_breakdown_columns
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ BASELINE_STATS = {"built": 0, "hits": 0}
 
 @dataclass
 class EvalResult:
-    samples: pd.DataFrame  # SAMPLE_COLUMNS, one row per eval prompt (input order)
+    samples: pd.DataFrame  # SAMPLE_COLUMNS (+ judge_<component>), one row per eval prompt
     metrics: dict[str, float]  # MODEL_METRICS
     timings: dict[str, float]  # time_generate_s, time_judge_s, time_kl_s
     details: pd.DataFrame  # prompt_id, logp, sft_logp, finished: the KL's two terms per prompt
@@ -120,7 +123,9 @@ def _read_cached(cache_path: Path, key: str) -> pd.DataFrame | None:
         df = pd.read_parquet(cache_path)
     except Exception:  # an unreadable cache is a miss; it is rewritten atomically below
         return None
-    if df.attrs.get("baseline_key") != key or list(df.columns) != list(SAMPLE_COLUMNS):
+    extra = list(df.columns)[len(SAMPLE_COLUMNS):]
+    if (df.attrs.get("baseline_key") != key or list(df.columns)[: len(SAMPLE_COLUMNS)]
+            != list(SAMPLE_COLUMNS) or extra != judge_breakdown_columns(extra)):
         return None
     return df
 
@@ -182,7 +187,7 @@ def build_baseline(
     df = sample_table(
         BASELINE_TRIAL_ID, eval_df["prompt_id"].tolist(), gens.responses, gens.lengths,
         score, np.zeros(len(prompts)), chosen_score, score,
-    )
+    ).assign(**judge_columns(judge, prompts, gens.responses))
     df.attrs = {"baseline_key": key}
     write_parquet_atomic(cache_path, df, seal=True)
     BASELINE_STATS["built"] += 1
@@ -229,6 +234,7 @@ def evaluate_policy(
     gens = generate(policy_model, tokenizer, prompts, cfg)
     t1 = time.perf_counter()
     score = np.asarray(judge.score(prompts, gens.responses), dtype=np.float64)
+    breakdown = judge_columns(judge, prompts, gens.responses)
     t2 = time.perf_counter()
     sft_lp = token_logps(
         sft_model, gens.prompt_ids, gens.response_ids, cfg.batch_size, pad_token_id(tokenizer)
@@ -240,7 +246,7 @@ def evaluate_policy(
     samples = sample_table(
         trial_id, eval_df["prompt_id"].tolist(), gens.responses, gens.lengths, score,
         logp - sft_sum, base["chosen_score"].to_numpy(), base["score"].to_numpy(),
-    )
+    ).assign(**breakdown)
     details = pd.DataFrame(
         {"prompt_id": samples["prompt_id"], "logp": logp, "sft_logp": sft_sum,
          "finished": gens.finished}

@@ -51,6 +51,7 @@ from harness.schema import (
     STUDY_HASH,
     TRIAL_BASE_COLUMNS,
     exclusion_reason,
+    judge_breakdown_columns,
 )
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ def write_trial(results: Path, row: dict, samples: pd.DataFrame | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     samples_sha = None
     if samples is not None and len(samples):
-        write_parquet_atomic(folder / SAMPLES, samples[list(SAMPLE_COLUMNS)])
+        columns = list(SAMPLE_COLUMNS) + judge_breakdown_columns(samples.columns)
+        write_parquet_atomic(folder / SAMPLES, samples[columns])
         samples_sha = file_sha256(folder / SAMPLES)
     full = {c: _clean(row.get(c)) for c in TRIAL_BASE_COLUMNS}
     extra = {k: _clean(v) for k, v in row.items() if k not in full and k != INTEGRITY}

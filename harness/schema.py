@@ -15,7 +15,9 @@ Results tables (``results/<study>/``):
 - ``trials.parquet``: one row per trial: the columns ``TRIAL_BASE_COLUMNS`` (every study), then
   one column per hyperparameter axis of the study's methods (their union, NaN where a method
   lacks an axis; ``study.json``'s ``methods`` block lists each method's axes), then extras.
-- ``samples.parquet``: one row per (trial, eval prompt), columns ``SAMPLE_COLUMNS``.
+- ``samples.parquet``: one row per (trial, eval prompt), columns ``SAMPLE_COLUMNS``, then the
+  optional judge breakdown ``judge_<component>`` (``JUDGE_COLUMN_PREFIX``), written when the
+  study's judge offers one: the score's components, summing to ``score`` row by row.
 - ``baseline.parquet``: the SFT model's rows in the samples schema, ``trial_id == "sft"``.
 """
 
@@ -76,6 +78,14 @@ SAMPLE_COLUMNS = (
 )
 
 BASELINE_TRIAL_ID = "sft"
+
+# Optional samples/baseline columns: a judge's score breakdown (harness.judges.registry).
+JUDGE_COLUMN_PREFIX = "judge_"
+
+
+def judge_breakdown_columns(columns) -> list[str]:
+    """The ``judge_<component>`` columns among ``columns``, in their order."""
+    return [c for c in columns if str(c).startswith(JUDGE_COLUMN_PREFIX)]
 
 # Two gold scores s, r tie when |s - r| <= TIE_TOLERANCE * max(1, |s|, |r|): a reward model
 # scoring the same text in another batch differs by ~1e-7 in float32, and that noise must not

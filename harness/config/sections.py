@@ -72,6 +72,23 @@ def judge_source(mapping: dict) -> tuple[Any, BaseModel]:
     return _registered(mapping, "name", JUDGES, "judge")
 
 
+def world_options(name: str, value: Any) -> BaseModel:
+    """The options of the registered world ``name`` (a top-level study section of that name),
+    validated by the world's own options model; errors are located under ``name``."""
+    from harness.worlds import get_world
+
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    try:
+        options = get_world(name).options
+    except KeyError as e:
+        raise_errors("config", [line_error((), f"{e.args[0]} (is its plug-in installed?)")])
+    try:
+        return options.model_validate(value)
+    except ValidationError as e:
+        raise_errors("config", reprefix(e, (), options))
+
+
 def normalised(key: str, name: str, options: BaseModel) -> dict:
     # Only what the user wrote (normalised): adapters see their own defaults, not ours.
     return {key: name, **options.model_dump(mode="json", exclude_unset=True)}

@@ -25,12 +25,14 @@ from harness.judges import build_judge
 from harness.schema import MODEL_METRICS, SAMPLE_COLUMNS
 from harness.toyworld.config import WorldConfig
 from harness.toyworld.data import build_data
-from harness.toyworld.judge import gold_score
+from harness.toyworld.judge import COMPONENTS, gold_breakdown, gold_score
 from harness.toyworld.tokenizer import build_tokenizer
 from harness.toyworld.world import vocabulary
 
 GEN = {"max_new_tokens": 10, "batch_size": 4, "seed": 0}
 JUDGE = {"name": "toy"}
+# The toy judge offers a breakdown: its components follow the contract's columns.
+TOY_COLUMNS = list(SAMPLE_COLUMNS) + [f"judge_{c}" for c in COMPONENTS]
 
 
 class CountingJudge:
@@ -75,7 +77,7 @@ def baseline(tmp_path_factory, sft, tok, eval_df):
 
 
 def test_baseline_rows(baseline, eval_df):
-    assert list(baseline.columns) == list(SAMPLE_COLUMNS)
+    assert list(baseline.columns) == TOY_COLUMNS
     assert (baseline["trial_id"] == "sft").all()
     assert baseline["prompt_id"].tolist() == eval_df["prompt_id"].tolist()
     assert (baseline["kl"] == 0).all() and (baseline["kl_per_token"] == 0).all()
@@ -84,13 +86,17 @@ def test_baseline_rows(baseline, eval_df):
         text = e["prompt"][-1]["content"]
         assert b["score"] == gold_score(text, b["response"])
         assert b["chosen_score"] == gold_score(text, e["chosen"])
+        parts = gold_breakdown(text, b["response"])
+        assert [b[f"judge_{c}"] for c in COMPONENTS] == [parts[c] for c in COMPONENTS]
 
 
 def test_sft_against_itself_has_zero_kl_and_half_win(sft, tok, eval_df, baseline):
     """What must hold 1: same model, same seed -> same samples, kl == 0, win_vs_sft == 0.5."""
     res = evaluate_policy(sft, tok, sft, eval_df, baseline, build_judge(JUDGE), GEN, "self")
     s = res.samples
-    assert list(s.columns) == list(SAMPLE_COLUMNS) and list(res.metrics) == list(MODEL_METRICS)
+    assert list(s.columns) == TOY_COLUMNS and list(res.metrics) == list(MODEL_METRICS)
+    judged = s[[f"judge_{c}" for c in COMPONENTS]].sum(axis=1)
+    np.testing.assert_allclose(judged, s["score"], rtol=0, atol=1e-12)
     assert s["response"].tolist() == baseline["response"].tolist()
     assert s["length"].tolist() == baseline["length"].tolist()
     np.testing.assert_allclose(s["kl"], 0.0, atol=1e-5)
@@ -166,6 +172,9 @@ def test_baseline_cache_hit_does_not_generate_or_score(tmp_path, sft, tok, eval_
     assert sorted(p.name for p in path.parent.iterdir()) == ["baseline.parquet",
                                                               "baseline.parquet.sha256"]
 
+    # a judge without a breakdown (this wrapper has only score) writes no judge_ columns
+    assert list(first.columns) == list(SAMPLE_COLUMNS)
+
     second = build_baseline(sft, tok, eval_df, judge, GEN, path, judge_spec=JUDGE)
     assert second.attrs["cache_hit"] is True
     assert calls["generate"] == 1 and judge.calls == 1  # neither generated nor scored again
@@ -229,7 +238,7 @@ def test_cli_evaluates_a_folder_and_caches_the_baseline(study, tmp_path, capsys)
     assert "mean_kl_per_token" in printed and "time_kl_s" in printed
     assert "sft (baseline)" in printed and "\nsft " in printed  # both rows
     samples = pd.read_parquet(out)
-    assert list(samples.columns) == list(SAMPLE_COLUMNS) and len(samples) == 8
+    assert list(samples.columns) == TOY_COLUMNS and len(samples) == 8
     assert (samples["trial_id"] == "sft").all()  # the folder's name
     np.testing.assert_allclose(samples["kl"], 0.0, atol=1e-5)  # the SFT folder itself
     assert (study / "baseline.parquet").exists()

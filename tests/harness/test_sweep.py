@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -23,6 +24,7 @@ import yaml
 from harness.results import done_ids
 from harness.schema import SAMPLE_COLUMNS, TRIAL_BASE_COLUMNS
 from harness.sweep import main
+from harness.toyworld.judge import COMPONENTS
 
 N_EVAL = 24
 
@@ -97,7 +99,10 @@ def test_results_layout_one_row_per_trial_and_per_sample(finished):
     trials, samples = _tables(results)
     assert sorted(trials["trial_id"]) == sorted(s.trial_id for s in specs)
     assert list(trials.columns[: len(TRIAL_BASE_COLUMNS)]) == list(TRIAL_BASE_COLUMNS)
-    assert list(samples.columns) == list(SAMPLE_COLUMNS)
+    # the toy judge's breakdown follows the contract's columns and sums to the score
+    judge_cols = [f"judge_{c}" for c in COMPONENTS]
+    assert list(samples.columns) == list(SAMPLE_COLUMNS) + judge_cols
+    np.testing.assert_allclose(samples[judge_cols].sum(axis=1), samples["score"], atol=1e-12)
     ok = trials[trials["status"] == "ok"]
     assert len(ok) == len(specs) - 1
     counts = samples.groupby("trial_id").size()
