@@ -238,7 +238,8 @@ def consolidate(results: Path, study_hash: str, trial_ids,
             trials[c] = None
     extra = [c for c in trials.columns if c not in TRIAL_BASE_COLUMNS]
     trials = trials[list(TRIAL_BASE_COLUMNS) + extra]
-    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in ("trial_id", "config_id", "method", "status", "error")]
+    text = ("trial_id", "config_id", "method", "role", STUDY_HASH, "status", "error")
+    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in text]
     trials[numeric] = trials[numeric].apply(pd.to_numeric, errors="coerce")
     from harness.keep import policies_dir, policy_paths
 
