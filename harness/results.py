@@ -45,6 +45,7 @@ from harness.io import (
 )
 from harness.schema import (
     EXCLUSION_WORDS,
+    ROLE_GRID,
     SAMPLE_COLUMNS,
     STATUS_OK,
     STATUSES,
@@ -254,12 +255,17 @@ def consolidate(results: Path, study_hash: str, trial_ids,
 
 
 def write_study_json(results: Path, study, specs, extra: dict | None = None) -> None:
-    """Resolved config, versions of every key package, git revision, seeds, the trial set."""
+    """Resolved config, versions of every key package, git revision, the grid's seeds
+    (``seeds``; ``replicates``: the seeds and whether the sampling seed is ``fixed`` or
+    ``per_replicate``), the trial set (grid and confirmation runs) and ``extra`` (e.g.
+    ``excluded``, ``last_run``, ``confirm``)."""
     import datetime
     import importlib.metadata as md
     import subprocess
 
     from harness.grid import methods_block
+
+    grid_seeds = sorted({s.seed for s in specs if getattr(s, "role", ROLE_GRID) == ROLE_GRID})
 
     versions = {}
     for pkg in ("po-harness", "torch", "transformers", "trl", "datasets", "accelerate",
@@ -283,7 +289,8 @@ def write_study_json(results: Path, study, specs, extra: dict | None = None) -> 
             "study_hash": study.hash(),
             "versions": versions,
             "git_revision": rev,
-            "seeds": sorted({s.seed for s in specs}),
+            "seeds": grid_seeds,
+            "replicates": {"seeds": grid_seeds, "generation_seed": study.generation.seed_mode},
             "n_trials": len(specs),
             "trial_ids": [s.trial_id for s in specs],
             "methods": methods_block(study),
