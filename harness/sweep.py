@@ -460,8 +460,9 @@ def _confirm_plan(study, trial_set, kept: dict, k: int):
     """The confirmation record after ``--confirm k`` (nothing written)."""
     import pandas as pd
 
-    from harness.confirm import ConfirmError, plan
+    from harness.confirm import ConfirmError, grid_table, plan
 
+    grid_table(trial_set.grid, kept)  # the whole grid recorded, else an error saying so
     prepared = _recorded_prepared(study.results_path, trial_set.study_hash)
     if prepared is None:
         raise ConfirmError("--confirm: the study has no recorded SFT baseline under its current "
