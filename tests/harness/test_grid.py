@@ -202,3 +202,22 @@ def test_confirmation_run_ids_differ_from_grid_ids_and_keep_the_config():
     assert (again.role, again.values) == ("confirm", spec.values)
     assert TrialSpec.from_dict(again.to_dict()) == again
     assert confirm_spec(study, spec, 5).trial_id == confirm_spec(study, spec, 5).trial_id
+
+
+def test_a_trial_samples_with_its_generation_seed():
+    from harness.artifacts import PreparedStudy
+    from harness.trial import trial_generation
+
+    def prepared(seed):
+        return PreparedStudy(study="s", artifacts_dir="", train_pairs="", heldout_pairs="",
+                             eval_prompts="", policy="", judge={"name": "toy"},
+                             generation={"seed": seed, "samples_per_prompt": 2})
+
+    per = expand(load_study(TOY, ["grid.seed=[4]", "generation.seed=per_replicate"]))[0]
+    cfg = trial_generation(per.to_dict(), prepared("per_replicate"))
+    assert (cfg.seed, cfg.samples_per_prompt) == (4, 2)
+    assert trial_generation(expand(load_study(TOY))[0].to_dict(), prepared(9)).seed == 0
+    # a spec of an older harness (no generation_seed): the study's rule for its training seed
+    old = {k: v for k, v in per.to_dict().items() if k != "generation_seed"}
+    assert trial_generation(old, prepared("per_replicate")).seed == 4
+    assert trial_generation(old, prepared(9)).seed == 9
