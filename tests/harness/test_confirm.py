@@ -107,6 +107,10 @@ def test_confirm_grows_by_one_seed(confirmed, tmp_path):
     record = plan(study, trial_set.grid, rows, sft, 3, trial_set.confirm)
     added = [s for s in record.specs if s.trial_id not in trial_set.ids]
     assert len(added) == 2 and {s.seed for s in added} == {4}
+    # --dry-run --confirm 3 shows that plan and records nothing
+    before = (study.results_path / CONFIRM_FILE).read_text()
+    assert main([str(path), "--dry-run", "--confirm", "3"]) == 0
+    assert (study.results_path / CONFIRM_FILE).read_text() == before
 
 
 def test_report_reads_the_confirmation_rows(confirmed, tmp_path):
