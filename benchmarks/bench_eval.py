@@ -1,7 +1,8 @@
 """Benchmark of the evaluation stage on the toy world's eval set (a script, not a test).
 
-Prints generation tokens/s, scoring responses/s, the KL pass time (one batched forward pass of
-the SFT model over the sampled ids) and each stage's share of the evaluation time::
+Prints generation tokens/s, scoring responses/s, the KL time (the exact KL: one batched forward
+pass of the policy and one of the SFT model over the sampled ids, harness.kl) and each stage's
+share of the evaluation time::
 
     python benchmarks/bench_eval.py                      # a random toy-sized Phi3, 150 prompts
     python benchmarks/bench_eval.py --model DIR [--sft DIR] [--batch-size 64] [--repeats 3]

@@ -45,6 +45,7 @@ from harness.io import (
 )
 from harness.schema import (
     EXCLUSION_WORDS,
+    ROLE_GRID,
     SAMPLE_COLUMNS,
     STATUS_OK,
     STATUSES,
@@ -240,7 +241,8 @@ def consolidate(results: Path, study_hash: str, trial_ids,
             trials[c] = None
     extra = [c for c in trials.columns if c not in TRIAL_BASE_COLUMNS]
     trials = trials[list(TRIAL_BASE_COLUMNS) + extra]
-    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in ("trial_id", "config_id", "method", "status", "error")]
+    text = ("trial_id", "config_id", "method", "role", STUDY_HASH, "status", "error")
+    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in text]
     trials[numeric] = trials[numeric].apply(pd.to_numeric, errors="coerce")
     from harness.keep import policies_dir, policy_paths
 
@@ -255,12 +257,17 @@ def consolidate(results: Path, study_hash: str, trial_ids,
 
 
 def write_study_json(results: Path, study, specs, extra: dict | None = None) -> None:
-    """Resolved config, versions of every key package, git revision, seeds, the trial set."""
+    """Resolved config, versions of every key package, git revision, the grid's seeds
+    (``seeds``; ``replicates``: the seeds and whether the sampling seed is ``fixed`` or
+    ``per_replicate``), the trial set (grid and confirmation runs) and ``extra`` (e.g.
+    ``excluded``, ``last_run``, ``confirm``)."""
     import datetime
     import importlib.metadata as md
     import subprocess
 
     from harness.grid import methods_block
+
+    grid_seeds = sorted({s.seed for s in specs if getattr(s, "role", ROLE_GRID) == ROLE_GRID})
 
     versions = {}
     for pkg in ("po-harness", "torch", "transformers", "trl", "datasets", "accelerate",
@@ -284,7 +291,8 @@ def write_study_json(results: Path, study, specs, extra: dict | None = None) -> 
             "study_hash": study.hash(),
             "versions": versions,
             "git_revision": rev,
-            "seeds": sorted({s.seed for s in specs}),
+            "seeds": grid_seeds,
+            "replicates": {"seeds": grid_seeds, "generation_seed": study.generation.seed_mode},
             "n_trials": len(specs),
             "trial_ids": [s.trial_id for s in specs],
             "methods": methods_block(study),

@@ -4,6 +4,8 @@
     python -m harness.sweep sweeps/quickstart.yaml                   run (or finish) the study
     python -m harness.sweep sweeps/quickstart.yaml grid.seed=[0,1]   override YAML keys
     python -m harness.sweep sweeps/quickstart.yaml --print-config    the resolved study as YAML
+    python -m harness.sweep sweeps/quickstart.yaml --confirm 2       best and top-25% configs
+                                                                     again on 2 fresh seeds
 
 Overrides: ``KEY=VALUE`` after the study, or ``--set KEY=VALUE`` (the same thing); the key is a
 dotted path into the YAML (``training.batch_size=8``, ``grid.learning_rate=[1e-4,3e-4]``,
@@ -18,6 +20,9 @@ longer in the grid are kept aside, ``--prune`` deletes them); prepare the shared
 trial on Ray Tune (locally, or on a cluster with ``--address``) with a live progress line and
 one line per finished trial; write ``results/<study>/`` (study.json, trials.parquet,
 samples.parquet, baseline.parquet), print a summary and the command that writes the report.
+``--confirm K`` (once the grid is recorded) adds each method's best and top-25% configs, re-run
+on K fresh training seeds, as confirmation trials: the report then estimates the selected
+configs from them rather than from the grid runs that selected them.
 
 Re-running is resuming: after a crash, a kill or Ctrl-C, the same command runs only the missing
 trials. Ctrl-C or SIGTERM stops the running trials, records none of them and exits 130 / 143;
@@ -71,6 +76,15 @@ class SweepError(UserError, RuntimeError):
 # ----------------------------------------------------------------------------- the Tune trial
 
 
+def gpu_hours(seconds, resources: dict) -> float | None:
+    """Trial wall seconds x GPUs held (``gpus_per_trial x workers_per_trial``) / 3600: 0.0 for
+    a CPU trial; None when the time is unknown."""
+    if not isinstance(seconds, (int, float)):
+        return None
+    gpus = float(resources.get("gpus_per_trial", 0)) * int(resources.get("workers_per_trial", 1))
+    return float(seconds) * gpus / 3600.0
+
+
 def po_trial(config: dict, ctx: dict) -> None:
     """The Tune trainable: one trial, its rows written to disk, its metrics reported."""
     import ray
@@ -104,6 +118,7 @@ def po_trial(config: dict, ctx: dict) -> None:
         outputs=ctx.get("outputs"),  # tracking + kept policies (harness.outputs)
     )
     row[STUDY_HASH] = ctx["study_hash"]
+    row["gpu_hours"] = gpu_hours(row.get("time_total_s"), ctx["resources"])
     write_trial(results, row, samples)
     report = {"status": row["status"], "method": spec["method"], **node}
     for k in ("mean_score", "win_vs_sft", "mean_kl", "time_total_s"):
@@ -359,6 +374,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--results", help="results folder (overrides results_dir)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a YAML key, e.g. --set training.batch_size=8")
+    ap.add_argument("--confirm", type=_at_least_one, metavar="K",
+                    help="re-run each method's best and top-25%% configs of the recorded grid on "
+                         "K fresh seeds (role confirm; resumable, K may grow later)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="log at INFO level; tracebacks on errors")
     return ap
@@ -441,6 +459,9 @@ def _main(argv: list[str]) -> int:
         removed = remove_leftovers(results, study.artifacts_dir, ray_tmp_root())
         found = scan(results)
         kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
+        if args.confirm:
+            trial_set = _add_confirmations(study, trial_set, kept, args.confirm)
+            kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
         if args.prune:
             n = prune(results, excluded, trial_set.ids)
             excluded = {k: [] for k in excluded}
@@ -466,19 +487,56 @@ def _main(argv: list[str]) -> int:
                 check_resources(study.resources, cluster)
             prepared = _prepare(study, results, args)
             write_study_json(results, study, trial_set.specs,
-                             {"excluded": counts(excluded), **_last_run(results)})
+                             {"excluded": counts(excluded), **_last_run(results),
+                              **_confirm_block(trial_set)})
             run = None
             if pending:
                 run = run_tune(study, pending, prepared, cluster, max_concurrent=args.max_concurrent)
         return _finish(study, trial_set, prepared, run)
 
 
+def _confirm_plan(study, trial_set, kept: dict, k: int):
+    """The confirmation record after ``--confirm k`` (nothing written)."""
+    import pandas as pd
+
+    from harness.confirm import ConfirmError, grid_table, plan
+
+    grid_table(trial_set.grid, kept)  # the whole grid recorded, else an error saying so
+    prepared = _recorded_prepared(study.results_path, trial_set.study_hash)
+    if prepared is None:
+        raise ConfirmError("--confirm: the study has no recorded SFT baseline under its current "
+                           "settings; run the study first (the same command without --confirm)")
+    sft_score = float(pd.read_parquet(prepared.baseline)["score"].mean())
+    return plan(study, trial_set.grid, kept, sft_score, k, trial_set.confirm)
+
+
+def _confirm_block(trial_set) -> dict:
+    """study.json's ``confirm`` (seeds, selected configs, trial count), when there are any."""
+    return {"confirm": trial_set.confirm.summary()} if trial_set.confirm is not None else {}
+
+
+def _add_confirmations(study, trial_set, kept: dict, k: int):
+    """Select, record (``confirm.json``) and return the trial set with the confirmation runs."""
+    from harness.confirm import describe, write_record
+    from harness.membership import study_trials
+
+    record = _confirm_plan(study, trial_set, kept, k)
+    new = sum(1 for s in record.specs if s.trial_id not in trial_set.ids)
+    write_record(study.results_path, record)
+    print(describe(record, new), flush=True)
+    return study_trials(study, record)
+
+
 def _dry_run(study, trial_set, args) -> int:
     from harness.cost import plan_table
+    from harness.membership import study_trials
     from harness.results import classify, counts, scan
 
     found = scan(study.results_path, move_damaged=False)
     kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
+    if args.confirm:  # what --confirm would add; nothing is recorded
+        trial_set = study_trials(study, _confirm_plan(study, trial_set, kept, args.confirm))
+        kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
     print(plan_table(study, list(trial_set.specs), set(kept)))
     aside = _kept_aside(counts(excluded), len(found.damaged))
     if aside:
@@ -546,7 +604,8 @@ def _finish(study, trial_set, prepared, run: dict | None) -> int:
     results = study.results_path
     trials, _, excluded = consolidate(results, trial_set.study_hash, trial_set.ids,
                                       prepared.baseline)
-    extra = {"excluded": excluded, **({"last_run": run} if run else _last_run(results))}
+    extra = {"excluded": excluded, **({"last_run": run} if run else _last_run(results)),
+             **_confirm_block(trial_set)}
     write_study_json(results, study, trial_set.specs, extra)
     print(summary_table(trials, prepared.baseline, run, excluded))
     print(f"results: {results}")

@@ -108,7 +108,7 @@ def test_results_layout_one_row_per_trial_and_per_sample(finished):
     counts = samples.groupby("trial_id").size()
     assert set(counts.index) == set(ok["trial_id"]) and (counts == N_EVAL).all()
     assert not samples.duplicated(["trial_id", "prompt_id"]).any()
-    metrics = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "mean_kl_per_token",
+    metrics = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "kl_per_token",
                "mean_length", "train_loss", "reward_accuracy", "time_train_s", "time_total_s"]
     assert ok[metrics].map(math.isfinite).all().all()
     baseline = pd.read_parquet(results / "baseline.parquet")
