@@ -26,7 +26,6 @@ def test_multi_worker_trial_driver_asks_for_almost_nothing():
 
 
 def test_scaling_config_is_per_worker():
-    pytest.importorskip("ray.train")
     gpu = distributed.scaling_config(
         ResourcesConfig(cpus_per_trial=8, gpus_per_trial=1, workers_per_trial=8, distributed="fsdp"))
     assert gpu.num_workers == 8 and gpu.use_gpu

@@ -12,9 +12,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("trl")
+import torch
 
 from harness.config.sections import TrainingConfig
 from harness.io import read_jsonl

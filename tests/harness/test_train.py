@@ -16,8 +16,6 @@ import math
 import pandas as pd
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("trl")
 
 from harness.config.sections import TrainingConfig
 from harness.io import read_jsonl
