@@ -32,7 +32,7 @@ import pandas as pd
 from scipy.stats import trim_mean
 
 from analysis.expected_max import expected_max_curve
-from analysis.load import Study
+from analysis.load import ResultsError, Study
 from analysis.poi import probability_of_improvement
 from analysis.scores import ConfigScores, config_scores
 
@@ -108,7 +108,7 @@ def aggregate(studies: list, n_boot: int = 1000, seed: int = 0, budget: int = BU
     names = _names(studies)
     shared = [m for m in studies[0].methods if all(m in s.methods for s in studies)]
     if not shared:
-        raise ValueError("the studies have no method in common: "
+        raise ResultsError("the studies have no method in common: "
                          + "; ".join(f"{n}: {s.methods}" for n, s in zip(names, studies)))
     every = list(dict.fromkeys(m for s in studies for m in s.methods))
     left_out = {m: [n for n, s in zip(names, studies) if m not in s.methods]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.breakdown import breakdown_table
 from analysis.compute import ComputeBudget, study_compute
 from analysis.confirm import confirmation_table, has_confirmations
 from analysis.edges import edge_warnings
@@ -68,6 +69,7 @@ class StudyAnalysis:
     kl: pd.DataFrame  # kl_summary
     compute: ComputeBudget | None  # compute as a budget (analysis.compute); None: no costs
     options: dict
+    breakdown: pd.DataFrame | None = None  # breakdown_table; None when the judge has none
 
 
 def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
@@ -110,6 +112,7 @@ def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
         starts=starts, ranges=search_ranges(configs, grid_axes),
         edges=edge_warnings(study, configs, reps, starts),
         choice=choose_method(cs, decision_budget, budgets),
+        breakdown=breakdown_table(study.trials, study.samples, study.baseline),
         variance=variance_table(study), seeds=seed_table(study), kl=kl_summary(study),
         compute=study_compute(study, cs, budget_hours, decision_budget, seed=seed),
         options=dict(n_boot=n_boot, seed=seed, budgets=tuple(budgets), ks=tuple(ks),

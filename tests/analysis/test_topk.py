@@ -82,3 +82,22 @@ def test_top_k_samples_hold_every_seed(study_seeds, cs_seeds):
     for m, g in samples.groupby("method"):
         assert g["trial_id"].nunique() == 3  # the best config's three seeds
         assert np.isfinite(g["kl_per_token"]).all()
+
+
+def test_harness_selection_from_trials_parquet_equals_the_reports(study_seeds, cs_seeds):
+    """--confirm selects from trials.parquet's mean_score (harness.selection.config_scores);
+    the report from its bootstrap's point scores on the samples: the same configs, failures
+    included (the fixture has 2 failed trials, 3 seeds, 2 samples per prompt)."""
+    from harness.selection import config_scores, selected
+
+    reps = representatives(config_table(study_seeds, cs_seeds))
+    trials = study_seeds.trials
+    harness_side = selected(config_scores(trials, float(study_seeds.baseline["score"].mean())))
+    key = ["method", "role"]
+    pd.testing.assert_frame_equal(
+        reps[key + ["config_id", "rank", "n_configs"]].sort_values(key).reset_index(drop=True),
+        harness_side.sort_values(key).reset_index(drop=True), check_dtype=False)
+    assert (trials["status"] != "ok").any()
+    # confirmation runs were made of exactly these configs
+    confirmed = set(trials.loc[trials["role"] == "confirm", "config_id"])
+    assert confirmed == set(harness_side["config_id"])
