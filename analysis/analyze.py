@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.breakdown import breakdown_table
+from analysis.compute import ComputeBudget, study_compute
 from analysis.confirm import confirmation_table, has_confirmations
 from analysis.edges import edge_warnings
 from analysis.expected_max import budget_curves, budget_table, trials_to_beat_table
@@ -77,15 +79,19 @@ class StudyAnalysis:
     variance: pd.DataFrame  # variance_table
     seeds: pd.DataFrame  # seed_table
     kl: pd.DataFrame  # kl_summary
+    compute: ComputeBudget | None  # compute as a budget (analysis.compute); None: no costs
     options: dict
+    breakdown: pd.DataFrame | None = None  # breakdown_table; None when the judge has none
 
 
 def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
             ks=DEFAULT_KS, decision_budget: int = 3, evaluators=None,
-            level: float = 0.95, cs: ConfigScores | None = None) -> StudyAnalysis:
+            level: float = 0.95, cs: ConfigScores | None = None,
+            budget_hours: float | None = None) -> StudyAnalysis:
     """Compute every table of the report for ``study`` (``n_boot`` bootstrap replicates,
     ``seed``; ``decision_budget``: the budget at which methods are ranked; ``cs``: the
-    study's ``ConfigScores`` if already built with these options)."""
+    study's ``ConfigScores`` if already built with these options; ``budget_hours``: the
+    compute budget of the compute view, default ``decision_budget`` median-cost trials)."""
     cs = cs or config_scores(study, n_boot=n_boot, seed=seed, level=level)
     budgets = shown_budgets(cs, budgets, decision_budget)
     configs = config_table(study, cs)
@@ -119,7 +125,9 @@ def analyze(study: Study, n_boot: int = 1000, seed: int = 0, budgets=BUDGETS,
         starts=starts, ranges=search_ranges(configs, grid_axes),
         edges=edge_warnings(study, configs, reps, starts),
         choice=choose_method(cs, decision_budget, budgets),
+        breakdown=breakdown_table(study.trials, study.samples, study.baseline),
         variance=variance_table(study), seeds=seed_table(study), kl=kl_summary(study),
+        compute=study_compute(study, cs, budget_hours, decision_budget, seed=seed),
         options=dict(n_boot=n_boot, seed=seed, budgets=tuple(budgets), ks=tuple(ks),
-                     decision_budget=decision_budget, level=level),
+                     decision_budget=decision_budget, level=level, budget_hours=budget_hours),
     )

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.special import gammaln
 
 from analysis.scores import ConfigScores
+from harness.schema import below_sft
 
 
 def _log_comb(n: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -75,7 +76,7 @@ def prob_beat(values, target, n: int, replace: bool = False) -> np.ndarray:
     """P(best of ``n`` draws from ``values`` (..., N) > ``target`` (...))."""
     values = np.asarray(values, dtype=float)
     N = values.shape[-1]
-    K = (values <= np.asarray(target, float)[..., None]).sum(axis=-1)
+    K = below_sft(values, np.asarray(target, float)[..., None]).sum(axis=-1)
     if replace:
         return 1.0 - (K / N) ** n
     if n > N:
@@ -91,7 +92,7 @@ def trials_to_beat(values, target, prob: float = 0.95, replace: bool = False) ->
     """
     values = np.asarray(values, dtype=float)
     N = values.shape[-1]
-    K = (values <= np.asarray(target, float)[..., None]).sum(axis=-1)
+    K = below_sft(values, np.asarray(target, float)[..., None]).sum(axis=-1)
     if replace:
         q = K / N
         with np.errstate(divide="ignore"):

@@ -60,3 +60,13 @@ def pct_ci(est, lo, hi, digits: int = 1) -> str:
 def trials_ci(n, lo, hi) -> str:
     """'3 [2, 4]' for trial counts (NaN: never)."""
     return f"{trials(n)} [{trials(lo)}, {trials(hi)}]"
+
+
+def hours(x, unit: str = "h") -> str:
+    """A compute cost or budget: '0.0123 h', '2.5 GPU-h', '240 h' (3 significant digits, no
+    exponent)."""
+    if x is None or math.isnan(float(x)):
+        return "-"
+    x = float(x)
+    text = f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    return f"{text} {unit}"

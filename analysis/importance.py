@@ -105,7 +105,12 @@ def param_importances(study: Study, method: str, evaluators=None, seed: int = 0,
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # experimental-API and constant-value warnings
-            imp = optuna.importance.get_param_importances(ostudy, evaluator=ev, params=axes)
+            try:
+                imp = optuna.importance.get_param_importances(ostudy, evaluator=ev, params=axes)
+            except RuntimeError as e:  # fANOVA on a few trials: every tree has zero variance
+                rows += [dict(base, evaluator=name, param=a, importance=math.nan,
+                              note=f"{name}: {e}") for a in axes]
+                continue
         rows += [dict(base, evaluator=name, param=a, importance=float(imp.get(a, 0.0)), note=None)
                  for a in axes]
     return pd.DataFrame(rows, columns=["method", "evaluator", "param", "importance",

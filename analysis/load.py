@@ -220,9 +220,12 @@ def own_trials(trials: pd.DataFrame, samples: pd.DataFrame, meta: dict):
     hashes = trials[STUDY_HASH] if STUDY_HASH in trials.columns else [None] * len(trials)
     keep = [exclusion_reason(t, h, study_hash, ids) is None
             for t, h in zip(trials["trial_id"], hashes)]
+    dropped = set(trials.loc[[not k for k in keep], "trial_id"])
     trials = trials[keep].reset_index(drop=True)
-    if "trial_id" in samples.columns:
-        samples = samples[samples["trial_id"].isin(set(trials["trial_id"]))].reset_index(drop=True)
+    # Only the samples of trials set aside go with them: a samples row of a trial that
+    # trials.parquet does not list at all is damage, reported by build_study.
+    if "trial_id" in samples.columns and dropped:
+        samples = samples[~samples["trial_id"].isin(dropped)].reset_index(drop=True)
     return trials, samples
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.load import Study
 from analysis.poi import iqm
 from analysis.scores import ConfigScores, grid_order
-from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK
+from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK, below_sft, share_below_sft
 
 # Per-config metrics: the mean over the config's completed seeds (kl_per_token: a ratio of
 # means, see ``config_metrics``).
@@ -25,9 +25,10 @@ CONFIG_METRICS = ("mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "kl_pe
 
 
 def share_below(values, target) -> np.ndarray:
-    """Share of ``values`` (..., N) at or below ``target`` (...): 1 - P(random draw beats it)."""
-    values = np.asarray(values, dtype=float)
-    return (values <= np.asarray(target, float)[..., None]).mean(axis=-1)
+    """Share of ``values`` (..., N) below ``target`` (...) by the one definition of below SFT
+    (:func:`harness.schema.below_sft`: at or below; failures enter at the floor, below):
+    1 - P(random draw beats it)."""
+    return share_below_sft(values, np.asarray(target, float)[..., None])
 
 
 def axis_columns(study: Study) -> list[str]:
@@ -79,7 +80,7 @@ def config_table(study: Study, cs: ConfigScores) -> pd.DataFrame:
     out["score"] = point
     out["score_lo"] = lo
     out["score_hi"] = hi
-    out["below_sft"] = point <= cs.sft_point
+    out["below_sft"] = below_sft(point, cs.sft_point)
     return out
 
 

@@ -24,7 +24,7 @@ Best-of-n and the risk of ending below SFT draw (config, seed) pairs, as a user'
 ``ConfigScores.effective_trials`` gives the pool of grid trials, seed-resampled per replicate.
 
 Failed and diverged trials have no score. Where a statistic needs one they get the *failure
-floor*: ``min(real) - 0.05 * (max(real) - min(real))`` over the real mean scores of the study
+floor* (:func:`harness.selection.failure_floor`, shared with the sweep's ``--confirm``): ``min(real) - 0.05 * (max(real) - min(real))`` over the real mean scores of the study
 (every ok grid trial and the SFT model, per replicate), i.e. strictly below every real model. A
 config's score averages its seeds with failed ones at the floor; a config none of whose seeds
 completed has no score (NaN; the floor where one is needed).
@@ -40,8 +40,10 @@ import pandas as pd
 
 from analysis.load import Study
 from harness.schema import STATUS_OK
+from harness.selection import FLOOR_MARGIN, failure_floor  # the one rule, shared with --confirm
 
-FLOOR_MARGIN = 0.05
+__all__ = ["FLOOR_MARGIN", "ConfigScores", "config_scores", "failure_floor", "grid_order",
+           "model_vectors", "prompt_weights", "replicate_means", "seed_draws"]
 SEED_STREAM = 0x5EED  # the seed resampling's random stream, separate from the prompts'
 
 
@@ -79,21 +81,6 @@ def seed_draws(groups: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
         else:
             cols.append(g[rng.integers(0, g.size, size=(n_boot, g.size))])
     return np.concatenate(cols, axis=1) if cols else np.zeros((n_boot, 0), dtype=int)
-
-
-def failure_floor(values: np.ndarray, extra: np.ndarray | float | None = None) -> np.ndarray:
-    """Floor below every finite value along the last axis (and ``extra``, e.g. the SFT score).
-
-    ``values`` (..., C) with NaN for failures; returns (...) floors.
-    """
-    values = np.asarray(values, dtype=float)
-    pool = values if extra is None else np.concatenate(
-        [values, np.broadcast_to(np.asarray(extra, float)[..., None], values.shape[:-1] + (1,))],
-        axis=-1)
-    lo = np.nanmin(pool, axis=-1)
-    hi = np.nanmax(pool, axis=-1)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    return lo - FLOOR_MARGIN * span
 
 
 @dataclass(frozen=True)

@@ -1,43 +1,26 @@
 """Top-k% configs by score, and the samples of the configs in each bin (the paper's Fig. 2-3).
 
-Ranking (``rank_configs``): a config's grid ``score`` (mean over its seeds, failures at the
-floor; ``analysis.performance.config_table``) descending, configs that never completed last,
-ties broken by the config's first ``trial_id`` ascending, so the order never depends on row
-order. The top-k% bin of a method with N configs holds the first ``ceil(k/100 * N)`` of that
-ranking (at least one). The method's representative configs (the paper's Table 3): ``best`` =
-rank 1 and ``top25`` = the config at the 75th percentile, i.e. the last one of the top-25% bin,
-rank ``ceil(0.25 * N)``. Selection uses the grid rows only; estimates for the selected configs
-come from confirmation runs when the study has them (``analysis.confirm``).
+Ranking, bins and the representatives ``best`` / ``top25`` are :mod:`harness.selection`'s (the
+one rule the sweep's ``--confirm`` uses too): a config's grid ``score`` (mean over its seeds,
+failures at the floor; ``analysis.performance.config_table``) descending, configs that never
+completed last, ties broken by the config's first ``trial_id`` ascending. The top-k% bin of a
+method with N configs holds the first ``ceil(k/100 * N)`` of that ranking (at least one);
+``best`` = rank 1 and ``top25`` = rank ``ceil(0.25 * N)`` (the paper's Table 3). Selection uses
+the grid rows only; estimates for the selected configs come from confirmation runs when the
+study has them (``analysis.confirm``).
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
 from analysis.load import Study
 from harness.schema import STATUS_OK
+from harness.selection import ROLES, bin_size, rank_configs, role_rank
 
 DEFAULT_KS = (1, 5, 10, 25)
-ROLES = {"best": None, "top25": 25}
-
-
-def rank_configs(configs: pd.DataFrame, by: str = "score") -> pd.DataFrame:
-    """``configs`` (one method) in rank order with a 1-based ``rank`` column."""
-    key = configs[by].astype(float).where(configs["status"] == STATUS_OK, -np.inf)
-    order = pd.DataFrame({"key": -key.fillna(-np.inf).to_numpy(),
-                          "trial_id": configs["trial_id"].to_numpy()},
-                         index=configs.index).sort_values(["key", "trial_id"], kind="stable")
-    ranked = configs.loc[order.index].copy()
-    ranked["rank"] = np.arange(1, len(ranked) + 1)
-    return ranked
-
-
-def bin_size(n: int, k: float) -> int:
-    """``ceil(k% x N)``, at least 1 (``k`` in percent)."""
-    return max(1, math.ceil(k / 100.0 * n - 1e-9))
+__all__ = ["DEFAULT_KS", "ROLES", "bin_size", "rank_configs", "representatives", "top_k",
+           "top_k_counts", "top_k_samples"]
 
 
 def top_k(configs: pd.DataFrame, k: float, by: str = "score") -> pd.DataFrame:
@@ -55,8 +38,8 @@ def representatives(configs: pd.DataFrame, axes=()) -> pd.DataFrame:
     axes = [a for a in axes if a in configs.columns]
     for m in dict.fromkeys(configs["method"]):
         ranked = rank_configs(configs[configs["method"] == m])
-        for role, k in ROLES.items():
-            r = 1 if k is None else bin_size(len(ranked), k)
+        for role in ROLES:
+            r = role_rank(len(ranked), role)
             row = ranked.iloc[r - 1]
             rows.append({"method": m, "role": role, "n_configs": len(ranked),
                          **{c: row[c] for c in fixed[2:] if c != "n_configs"},

@@ -21,7 +21,9 @@ TOY = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "configs" / "
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
+    from harness.cli import plain
+
+    ap = argparse.ArgumentParser(description=plain(__doc__),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     args = ap.parse_args()

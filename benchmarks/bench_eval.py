@@ -1,7 +1,8 @@
 """Benchmark of the evaluation stage on the toy world's eval set (a script, not a test).
 
-Prints generation tokens/s, scoring responses/s, the KL pass time (one batched forward pass of
-the SFT model over the sampled ids) and each stage's share of the evaluation time::
+Prints generation tokens/s, scoring responses/s, the KL time (the exact KL: one batched forward
+pass of the policy and one of the SFT model over the sampled ids, harness.kl) and each stage's
+share of the evaluation time::
 
     python benchmarks/bench_eval.py                      # a random toy-sized Phi3, 150 prompts
     python benchmarks/bench_eval.py --model DIR [--sft DIR] [--batch-size 64] [--repeats 3]
@@ -19,12 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
 
 
 def random_toy_model(folder: Path) -> Path:
+    import torch
     from transformers import Phi3ForCausalLM
 
     from harness.toyworld.config import SFTConfig
@@ -40,12 +39,6 @@ def random_toy_model(folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from harness.evaluate import build_baseline, evaluate_policy
-    from harness.generate import GenerationConfig, load_policy
-    from harness.judges import build_judge
-    from harness.toyworld.config import WorldConfig
-    from harness.toyworld.data import build_data
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="policy folder (default: a random toy-sized Phi3)")
     ap.add_argument("--sft", help="SFT folder for the KL and the baseline (default: --model)")
@@ -56,6 +49,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = ap.parse_args(argv)
+    # after parsing: --help answers without loading torch
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from harness.evaluate import build_baseline, evaluate_policy
+    from harness.generate import GenerationConfig, load_policy
+    from harness.judges import build_judge
+    from harness.toyworld.config import WorldConfig
+    from harness.toyworld.data import build_data
+
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -60,7 +60,9 @@ def run(args: list[str], env: dict) -> tuple[float, str]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
+    from harness.cli import plain
+
+    ap = argparse.ArgumentParser(description=plain(__doc__),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gb", type=float, default=3.0, help="size of the stand-in weights (GB)")
     ap.add_argument("--keep", action="store_true", help="keep the /tmp folder")

@@ -46,7 +46,9 @@ def overhead(results: Path) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from harness.cli import plain
+
+    ap = argparse.ArgumentParser(description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="?", help="a results/<study> folder")
     ap.add_argument("--run", help="a study YAML to run first, into a fresh results dir")
     args = ap.parse_args()

@@ -43,7 +43,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -82,6 +81,7 @@ def build_tokenizer(vocab: int):
 
 
 def build_model(shape: dict, tok, dtype: torch.dtype, device: str):
+    import torch  # in the functions, not at the top: --help answers without loading it
     from transformers import GenerationConfig, Phi3Config, Phi3ForCausalLM
 
     end = tok.convert_tokens_to_ids("<|end|>")
@@ -97,6 +97,7 @@ def build_model(shape: dict, tok, dtype: torch.dtype, device: str):
 
 
 def sync(device: str) -> None:
+    import torch
     if device == "cuda":
         torch.cuda.synchronize()
 
@@ -106,6 +107,7 @@ def sync(device: str) -> None:
 
 def measure_training(model, training, device: str, steps: int, peak: float | None) -> dict:
     """tokens/s, MFU and peak memory of AdamW steps in the harness's precision regime."""
+    import torch
     n = sum(p.numel() for p in model.parameters())
     batch = training.batch_size * 2  # chosen + rejected
     length = training.max_length
@@ -178,6 +180,7 @@ def measure_generation(model, tok, cfg, backend: str, n_prompts: int) -> dict:
 
 def tiny_trial(tmp: Path, backend: str) -> dict:
     """One DPO trial with LoRA through harness.sweep on a tiny random Phi-3 and reward model."""
+    import torch
     from transformers import GPTNeoXConfig, GPTNeoXForSequenceClassification
 
     from harness.sweep import main as sweep
@@ -232,6 +235,7 @@ def fmt(v, spec: str = ".3g") -> str:
 
 
 def run(args) -> str:
+    import torch
     from harness.config import load_study
 
     cuda = torch.cuda.is_available() and not args.tiny

@@ -10,12 +10,17 @@
   shell reports a command it interrupted.
 
 With ``-v``/``--verbose`` the traceback is printed as well. Any other exception is a bug and
-propagates with its traceback. Imports nothing heavy: ``analysis`` uses it too.
+propagates with its traceback. Imports nothing heavy: ``analysis`` uses it too, and a command's
+``--help`` must answer before torch, Ray or pandas load (each command imports them after
+parsing its arguments).
+
+:func:`plain` turns a module docstring into the plain text ``--help`` shows.
 """
 
 from __future__ import annotations
 
 import errno
+import re
 import signal
 import sys
 import traceback
@@ -30,6 +35,36 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int = signal.SIGINT):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+_ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|exc|obj|ref):`~?([^`<]*?)(?:\s*<[^>]*>)?`")
+_LITERAL = re.compile(r"``(.+?)``")
+_TILDE_TAIL = re.compile(r"^.*\.")
+
+
+def plain(doc: str | None) -> str:
+    """A reST docstring as plain text for ``--help``: ``:func:`~a.b.c``` -> ``c`` (the full
+    dotted name without ``~``), double-backquoted literals lose their backquotes, ``::``
+    ending a paragraph becomes ``:`` and ``.. directive`` lines are dropped. argparse prints
+    description text as given (with ``RawDescriptionHelpFormatter``), so the markup would show;
+    no library turns reST into terminal text, hence these few rules."""
+    if not doc:
+        return ""
+
+    def role(m: re.Match) -> str:
+        name = m.group(1).strip()
+        return _TILDE_TAIL.sub("", name) if m.group(0).split("`", 1)[1].startswith("~") else name
+
+    lines = []
+    for line in doc.splitlines():
+        if line.lstrip().startswith(".. "):
+            continue
+        if line.strip() == "::":
+            continue
+        if line.rstrip().endswith("::"):
+            line = line.rstrip()[:-1]
+        lines.append(_LITERAL.sub(r"\1", _ROLE.sub(role, line)))
+    return "\n".join(lines).strip("\n")
 
 
 def exit_code(signum: int) -> int:

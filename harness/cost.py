@@ -6,13 +6,15 @@ trials per method when there are any, else the median of every toy-world trial r
 
 Real models: a tokens x parameters cost model in GPU-hours (docs/cost.md derives and checks it).
 Per trial, with N the policy's parameters, L = max_length / 2 tokens per sequence (an assumption:
-real pairs are shorter than the limit), T = max_new_tokens and G the trial's GPUs::
+real pairs are shorter than the limit), T = max_new_tokens, n_eval the eval prompts times
+generation.samples_per_prompt (replies per trial) and G the trial's GPUs::
 
     train     = c * N * n_pairs * 2 * L * epochs       c = 6 (forward + backward), 8 with
                                                        gradient checkpointing (one more forward);
                                                        LoRA: 4 and 6 (no weight gradients of N)
     heldout   = 2 * N * n_heldout * 2 * L              every worker scores every held-out pair
-    kl        = 2 * N * n_eval * (L + T)               one SFT forward pass
+    kl        = 2 * 2 * N * n_eval * (L + T)           one SFT and one policy forward pass
+                                                       (the exact KL, harness.kl)
     judge     = 2 * N_judge * n_eval * (L + T)
     generate  = 2 * N * n_eval * (L + T), at GENERATION_EFFICIENCY of peak (decoding is
                 memory-bound), the rest at MFU of PEAK_FLOPS
@@ -127,7 +129,8 @@ def toy_trial_seconds(study) -> tuple[dict[str, float], str]:
     for m in study.methods:
         passes = statistics.mean(study.axes(m)[EPOCHS.name])
         per[m] = (TOY_TRIAL_OVERHEAD_S + pairs * passes * TOY_S_PER_PAIR_EPOCH
-                  + w.n_eval_prompts * TOY_S_PER_EVAL_PROMPT)
+                  + w.n_eval_prompts * study.generation.samples_per_prompt
+                  * TOY_S_PER_EVAL_PROMPT)
     return per, "calibration constants (no recorded trial yet)"
 
 
@@ -320,10 +323,11 @@ def real_trial_cost(study, method: str) -> tuple[RealCost | None, str]:
     n, length = sizes["n_policy"], study.training.max_length / 2
     passes = statistics.mean(study.axes(method)[EPOCHS.name])
     c = train_flops_factor(study.training)
-    gen_tokens = sizes["n_eval"] * (length + study.generation.max_new_tokens)
+    gen_tokens = (sizes["n_eval"] * study.generation.samples_per_prompt
+                  * (length + study.generation.max_new_tokens))
     train_gpu_s = c * n * sizes["n_pairs"] * 2 * length * passes / (PEAK_FLOPS * MFU)
     forward_flops = (2 * n * sizes["n_heldout"] * 2 * length  # held-out reward accuracy
-                     + 2 * n * gen_tokens                     # the KL's SFT pass
+                     + 2 * 2 * n * gen_tokens                 # the KL's SFT + policy passes
                      + 2 * sizes["n_judge"] * gen_tokens)     # the judge
     eval_s = forward_flops / (PEAK_FLOPS * MFU) + _generation_s(n, gen_tokens,
                                                                 study.generation.backend)
@@ -347,7 +351,8 @@ def prepare_gpu_hours(study) -> float | None:
     if sizes is None:
         return None
     n, length = sizes["n_policy"], study.training.max_length / 2
-    gen_tokens = sizes["n_eval"] * (length + study.generation.max_new_tokens)
+    gen_tokens = (sizes["n_eval"] * study.generation.samples_per_prompt
+                  * (length + study.generation.max_new_tokens))
     flops = 2 * sizes["n_judge"] * 2 * gen_tokens
     if any(OBJECTIVES[m].needs_reference for m in study.methods):
         flops += 2 * n * (sizes["n_pairs"] + sizes["n_heldout"]) * 2 * length
@@ -357,6 +362,20 @@ def prepare_gpu_hours(study) -> float | None:
 
 def _hours(h: float) -> str:
     return f"{h:.1f}" if h >= 1 else f"{h:.2f}"
+
+
+def trial_seconds(study) -> dict[str, float]:
+    """Estimated wall seconds of one trial per method, the numbers the dry run prints (the
+    sweep's first ETA): toy world :func:`toy_trial_seconds`, real models the cost model's wall
+    time; methods whose cost is unknown offline are left out."""
+    if study.toyworld is not None:
+        return toy_trial_seconds(study)[0]
+    out = {}
+    for m in study.methods:
+        cost, _ = real_trial_cost(study, m)
+        if cost is not None:
+            out[m] = cost.wall_hours * 3600
+    return out
 
 
 def _real_cost_lines(study, left: Counter) -> list[str]:

@@ -25,10 +25,12 @@ A trial's failure stays a result: an exception on any worker ends the whole work
 any rank is raised as :class:`WorkerDiverged` (ending the group, so no rank waits forever in a
 collective) and becomes status ``diverged`` with its step.
 
-Traps (facts.md, "Ray 2.60 Tune"): Train V2 is on, so the driver uses ``ray.train.RunConfig``
-for the TorchTrainer only, never for the Tuner, and the workers never call ``tune.report``;
-the trial driver itself asks for almost no CPU (:func:`trial_resources`) so that on a small
-machine it cannot starve its own workers; ``storage_path`` is absolute (the results folder,
+Traps of Ray 2.60: Train V2 is on by default, so ``ray.train.report`` inside a Tune function
+trial fails and a ``ray.train.RunConfig`` given to a Tuner crashes; the driver therefore uses
+``ray.train.RunConfig`` for the TorchTrainer only, never for the Tuner, and the workers never
+call ``tune.report``. A TorchTrainer nested in a Tune trial deadlocks on a 2-core machine unless
+the trial's driver asks for a fraction of a CPU, so it asks for almost none
+(:func:`trial_resources`) and cannot starve its own workers; ``storage_path`` is absolute (the results folder,
 which must be shared storage on a cluster).
 """
 

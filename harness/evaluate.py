@@ -1,13 +1,16 @@
 """The evaluation stage: sample -> judge -> KL -> metrics, and the cached SFT baseline.
 
-For one trained policy on the study's eval prompts (design.md, "Metrics"):
+For one trained policy on the study's eval prompts (docs/evaluation.md, "Metrics"):
 
-1. :func:`harness.generate.generate` samples one response per prompt and returns the policy's
-   temperature-1 log-prob of every sampled token (from the generation pass itself);
-2. the judge scores the responses;
-3. ONE teacher-forced, batched forward pass of the SFT model over exactly the same token ids
-   (prompt + response) gives ``log pi_sft(y_t)``;
-   ``kl = sum_t log pi_theta(y_t) - log pi_sft(y_t)``;
+1. :func:`harness.generate.generate` samples ``generation.samples_per_prompt`` responses per
+   prompt and returns the policy's temperature-1 log-prob of every sampled token (from the
+   generation pass itself);
+2. the judge scores the responses (and, when it offers one, splits each score into its
+   components: ``judge_<component>`` columns after the contract's, see
+   :func:`harness.judges.registry.judge_columns`);
+3. one teacher-forced, batched forward pass of each model (policy and SFT) over exactly the same
+   token ids (prompt + response) gives the exact per-response KL and ``log pi_sft(y_t)``
+   (:mod:`harness.kl`); ``kl_sample = sum_t log pi_theta(y_t) - log pi_sft(y_t)``;
 4. :mod:`harness.metrics` turns the rows into the per-model metrics.
 
 The SFT baseline (the SFT model's replies, their scores and the chosen replies' scores) is
@@ -39,11 +42,12 @@ from harness.generate import (
     generate,
     load_policy,
     pad_token_id,
-    token_logps,
 )
+from harness.kl import response_kl
 from harness.io import hash_dir, hash_json, require_sealed, verify_file, write_parquet_atomic
 from harness.metrics import model_metrics, sample_table
-from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS
+from harness.judges.registry import judge_columns
+from harness.schema import BASELINE_TRIAL_ID, MODEL_METRICS, SAMPLE_COLUMNS, judge_breakdown_columns
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +57,10 @@ BASELINE_STATS = {"built": 0, "hits": 0}
 
 @dataclass
 class EvalResult:
-    samples: pd.DataFrame  # SAMPLE_COLUMNS, one row per eval prompt (input order)
+    samples: pd.DataFrame  # SAMPLE_COLUMNS (+ judge_<component>), one row per (prompt, sample)
     metrics: dict[str, float]  # MODEL_METRICS
     timings: dict[str, float]  # time_generate_s, time_judge_s, time_kl_s
-    details: pd.DataFrame  # prompt_id, logp, sft_logp, finished: the KL's two terms per prompt
+    details: pd.DataFrame  # prompt_id, sample_index, logp, sft_logp: kl_sample's two terms
 
 
 # ----------------------------------------------------------------------------- inputs and keys
@@ -120,7 +124,9 @@ def _read_cached(cache_path: Path, key: str) -> pd.DataFrame | None:
         df = pd.read_parquet(cache_path)
     except Exception:  # an unreadable cache is a miss; it is rewritten atomically below
         return None
-    if df.attrs.get("baseline_key") != key or list(df.columns) != list(SAMPLE_COLUMNS):
+    extra = list(df.columns)[len(SAMPLE_COLUMNS):]
+    if (df.attrs.get("baseline_key") != key or list(df.columns)[: len(SAMPLE_COLUMNS)]
+            != list(SAMPLE_COLUMNS) or extra != judge_breakdown_columns(extra)):
         return None
     return df
 
@@ -139,9 +145,12 @@ def build_baseline(
 ) -> pd.DataFrame:
     """The SFT model's rows in the samples schema (``trial_id == "sft"``), cached.
 
-    ``score`` is the gold score of the SFT reply, ``chosen_score`` that of the dataset's chosen
-    reply, ``sft_score == score``, ``kl == kl_per_token == 0``. The parquet at ``cache_path`` is
-    reused when its key (:func:`baseline_key`) matches, else rebuilt and written atomically.
+    ``samples_per_prompt`` rows per prompt: ``score`` is the gold score of that SFT reply,
+    ``chosen_score`` that of the dataset's chosen reply, ``sft_score`` the prompt's mean SFT
+    score (over its samples), ``kl == kl_sample == kl_per_token == 0``. The SFT model samples
+    with ``generation.seed`` (0 under ``per_replicate``: :meth:`GenerationConfig.sampling_seed`).
+    The parquet at ``cache_path`` is reused when its key (:func:`baseline_key`) matches, else
+    rebuilt and written atomically.
 
     ``sft_model``: a model or a folder (loaded only on a miss, with its tokenizer when
     ``tokenizer`` is None). ``judge``: a judge mapping (``{"name": "toy"}``, built only on a
@@ -175,14 +184,20 @@ def build_baseline(
         judge = build_judge(judge)
     prompts = eval_prompts(eval_df)
     chosen = [str(c) for c in eval_df["chosen"]]
-    gens = generate(sft_model, tokenizer, prompts, cfg)
+    n = cfg.samples_per_prompt
+    gens = generate(sft_model, tokenizer, prompts, cfg.for_replicate(None))
+    each = [p for p in prompts for _ in range(n)]  # generate's order: prompt-major
     # one judge call for both columns: the judge batches them together
-    scores = np.asarray(judge.score(prompts + prompts, gens.responses + chosen), dtype=np.float64)
-    score, chosen_score = scores[: len(prompts)], scores[len(prompts) :]
+    scores = np.asarray(judge.score(each + prompts, gens.responses + chosen), dtype=np.float64)
+    score, chosen_score = scores[: len(each)], scores[len(each) :]
+    sft_score = score.reshape(len(prompts), n).mean(axis=1)  # per prompt, over its samples
+    zeros = np.zeros(len(each))
     df = sample_table(
-        BASELINE_TRIAL_ID, eval_df["prompt_id"].tolist(), gens.responses, gens.lengths,
-        score, np.zeros(len(prompts)), chosen_score, score,
-    )
+        BASELINE_TRIAL_ID, np.repeat(eval_df["prompt_id"].astype(str).to_numpy(), n),
+        gens.responses, gens.lengths, score, zeros, np.repeat(chosen_score, n),
+        np.repeat(sft_score, n), kl_sample=zeros, finished=gens.finished,
+        sample_index=np.tile(np.arange(n), len(prompts)),
+    ).assign(**judge_columns(judge, each, gens.responses))
     df.attrs = {"baseline_key": key}
     write_parquet_atomic(cache_path, df, seal=True)
     BASELINE_STATS["built"] += 1
@@ -217,34 +232,40 @@ def evaluate_policy(
 ) -> EvalResult:
     """Sample, judge and measure ``policy_model`` on ``eval_df`` against the SFT baseline.
 
-    Every prompt keeps its row: an empty reply (the stop token alone, length 1) is scored like
-    any other. ``kl`` uses the policy's log-probs from generation and the SFT model's from one
-    batched forward pass over the same ids (the tokenizer must be the SFT model's).
+    ``generation_cfg.samples_per_prompt`` rows per prompt (``sample_index``); its ``seed`` must
+    be the trial's integer sampling seed. Every sample keeps its row: an empty reply (the stop
+    token alone, length 1) is scored like any other. ``kl`` is the exact KL and ``kl_sample``
+    the sampled-token estimate (:mod:`harness.kl`): the policy's log-probs from generation, the
+    SFT model's from its one batched forward pass over the same ids (the tokenizer must be the
+    SFT model's); ``time_kl_s`` covers both teacher-forced passes.
     """
     cfg = GenerationConfig.from_any(generation_cfg)
     prompts = eval_prompts(eval_df)
     base = _align_baseline(eval_df, baseline_df)
+    n = cfg.samples_per_prompt
 
     t0 = time.perf_counter()
     gens = generate(policy_model, tokenizer, prompts, cfg)
     t1 = time.perf_counter()
-    score = np.asarray(judge.score(prompts, gens.responses), dtype=np.float64)
+    each = [p for p in prompts for _ in range(n)]  # generate's order: prompt-major
+    score = np.asarray(judge.score(each, gens.responses), dtype=np.float64)
+    breakdown = judge_columns(judge, each, gens.responses)
     t2 = time.perf_counter()
-    sft_lp = token_logps(
-        sft_model, gens.prompt_ids, gens.response_ids, cfg.batch_size, pad_token_id(tokenizer)
-    )
-    sft_sum = np.array([float(lp.sum()) for lp in sft_lp], dtype=np.float64)
+    kl = response_kl(policy_model, sft_model, gens.prompt_ids, gens.response_ids,
+                     cfg.batch_size, pad_token_id(tokenizer))
     t3 = time.perf_counter()
 
     logp = gens.logp_sums
+    sft_sum = kl.sft_logp_sums
+    prompt_id = np.repeat(eval_df["prompt_id"].astype(str).to_numpy(), n)
+    sample_index = np.tile(np.arange(n), len(prompts))
     samples = sample_table(
-        trial_id, eval_df["prompt_id"].tolist(), gens.responses, gens.lengths, score,
-        logp - sft_sum, base["chosen_score"].to_numpy(), base["score"].to_numpy(),
-    )
-    details = pd.DataFrame(
-        {"prompt_id": samples["prompt_id"], "logp": logp, "sft_logp": sft_sum,
-         "finished": gens.finished}
-    )
+        trial_id, prompt_id, gens.responses, gens.lengths, score, kl.kl,
+        np.repeat(base["chosen_score"].to_numpy(), n), np.repeat(base["sft_score"].to_numpy(), n),
+        kl_sample=logp - sft_sum, finished=gens.finished, sample_index=sample_index,
+    ).assign(**breakdown)
+    details = pd.DataFrame({"prompt_id": prompt_id, "sample_index": sample_index, "logp": logp,
+                            "sft_logp": sft_sum})
     return EvalResult(
         samples=samples,
         metrics=model_metrics(samples, logp=logp),
@@ -281,7 +302,9 @@ def _main(argv: list[str]) -> int:
                     help="prepared study folder (prepared.json): artifacts/studies/<study> or "
                          "results/<study>")
     ap.add_argument("--out", help="write the samples here (parquet)")
-    ap.add_argument("--seed", type=int, help="sampling seed (default: the study's)")
+    ap.add_argument("--seed", type=int,
+                    help="sampling seed (default: the study's generation.seed; 0 under "
+                         "per_replicate)")
     ap.add_argument("--trial-id", help="trial_id of the rows (default: the model folder's name)")
     ap.add_argument("--trust-remote-code", action="store_true",
                     help="let transformers run the --model folder's own modelling code")
@@ -294,7 +317,8 @@ def _main(argv: list[str]) -> int:
     sft_model, sft_tokenizer = load_policy(study.policy, trust_remote_code=study.trust_remote_code)
 
     study_cfg = GenerationConfig.from_any(study.generation)
-    cfg = study_cfg.model_copy(update={"seed": args.seed}) if args.seed is not None else study_cfg
+    cfg = (study_cfg.model_copy(update={"seed": args.seed}) if args.seed is not None
+           else study_cfg.for_replicate(None))
     if study.baseline and Path(study.baseline).exists():
         baseline = pd.read_parquet(require_sealed(study.baseline))  # as the study prepared it
     else:

@@ -1,10 +1,10 @@
-"""Sampling one response per eval prompt, with the policy's log-prob of every sampled token.
+"""Sampling responses to the eval prompts, with the policy's log-prob of every sampled token.
 
 Backends are registered by name (``generation.backend`` in the study YAML): ``hf`` (default:
 ``model.generate`` with left padding and a KV cache) and ``vllm`` (a GPU with vLLM installed).
 Both return the same :class:`Generations`.
 
-Conventions (design.md, "Metrics"; docs/evaluation.md):
+Conventions (docs/evaluation.md):
 
 * Prompts are formatted with the policy tokenizer's chat template
   (``add_generation_prompt=True``); a response never contains the prompt.
@@ -22,7 +22,8 @@ Conventions (design.md, "Metrics"; docs/evaluation.md):
   top-p (HF: ``output_logits``; vLLM: ``logprobs_mode="raw_logprobs"``). These are the
   ``log pi_theta`` terms of the KL estimator; no second generation is run.
 
-Shapes: N prompts in, N entries out, in the input order.
+Shapes: a backend gets N prompts and returns N entries in the input order; :func:`generate`
+repeats each prompt ``generation.samples_per_prompt`` times first.
 
 Importing this module loads neither torch nor transformers (they are imported where used), so
 the study config can check ``generation.backend`` against :data:`BACKENDS` cheaply.
@@ -67,7 +68,8 @@ def _no_grad(fn):
 
 @dataclass
 class Generations:
-    """One sampled response per prompt (input order). See the module docstring."""
+    """One sampled response per prompt given to the backend (input order). See the module
+    docstring."""
 
     prompt_ids: list[list[int]]
     response_ids: list[list[int]]
@@ -172,26 +174,18 @@ def position_ids(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
 
 
-@_no_grad
-def token_logps(
-    model,
+def teacher_forced_batches(
     prompt_ids: Sequence[Sequence[int]],
     response_ids: Sequence[Sequence[int]],
     batch_size: int,
     pad_id: int,
-) -> list[np.ndarray]:
-    """``log pi(y_t | x, y_<t)`` of every response token under ``model`` at temperature 1.
-
-    One teacher-forced forward pass per batch over exactly ``prompt + response``: prompts
-    left-padded to a common edge, responses right-padded after it (the layout of ``generate``),
-    position ids counted over real tokens. Only the response positions' logits are kept
-    (``logits_to_keep``). Returns float64 arrays, ``len(out[i]) == len(response_ids[i])``.
-    """
+):
+    """Batches of ``prompt + response`` in the layout of ``generate``: prompts left-padded to a
+    common edge, responses right-padded after it. Yields ``(start, ids, mask, r_ids, r_mask)``
+    (CPU long tensors; ``ids``/``mask`` (B, P + W), ``r_ids``/``r_mask`` (B, W), W >= 1 the
+    longest response of the batch)."""
     import torch
 
-    model.eval()
-    device = next(model.parameters()).device
-    out: list[np.ndarray] = []
     for start in range(0, len(prompt_ids), batch_size):
         prompts = prompt_ids[start : start + batch_size]
         responses = response_ids[start : start + batch_size]
@@ -203,19 +197,51 @@ def token_logps(
             if len(r):
                 r_ids[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
                 r_mask[i, : len(r)] = 1
-        ids = torch.cat([p_ids, r_ids], dim=1).to(device)
-        mask = torch.cat([p_mask, r_mask], dim=1).to(device)
-        # logits at position j predict token j+1: the response tokens are predicted by the
-        # last `width` positions before the final one.
-        logits = model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=position_ids(mask),
-            logits_to_keep=width + 1,
-            use_cache=False,
-        ).logits[:, :-1].float()
-        lp = torch.log_softmax(logits, dim=-1).gather(-1, r_ids.to(device)[..., None])[..., 0]
-        lp = lp.double().cpu().numpy()
+        yield (start, torch.cat([p_ids, r_ids], dim=1), torch.cat([p_mask, r_mask], dim=1),
+               r_ids, r_mask)
+
+
+def response_logits(model, ids: torch.Tensor, mask: torch.Tensor, width: int) -> torch.Tensor:
+    """(B, W, V) logits that predict the W response tokens of a :func:`teacher_forced_batches`
+    batch, in the model's dtype, on its device (position ids counted over real tokens; only the
+    response positions' logits are computed, ``logits_to_keep``)."""
+    device = next(model.parameters()).device
+    ids, mask = ids.to(device), mask.to(device)
+    # logits at position j predict token j+1: the response tokens are predicted by the last
+    # `width` positions before the final one.
+    return model(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=position_ids(mask),
+        logits_to_keep=width + 1,
+        use_cache=False,
+    ).logits[:, :-1]
+
+
+@_no_grad
+def token_logps(
+    model,
+    prompt_ids: Sequence[Sequence[int]],
+    response_ids: Sequence[Sequence[int]],
+    batch_size: int,
+    pad_id: int,
+) -> list[np.ndarray]:
+    """``log pi(y_t | x, y_<t)`` of every response token under ``model`` at temperature 1.
+
+    One teacher-forced forward pass per batch over exactly ``prompt + response``
+    (:func:`teacher_forced_batches`, :func:`response_logits`). Returns float64 arrays,
+    ``len(out[i]) == len(response_ids[i])``.
+    """
+    import torch
+
+    model.eval()
+    out: list[np.ndarray] = []
+    for start, ids, mask, r_ids, _ in teacher_forced_batches(prompt_ids, response_ids,
+                                                             batch_size, pad_id):
+        logits = response_logits(model, ids, mask, r_ids.shape[1]).float()
+        lp = torch.log_softmax(logits, dim=-1).gather(-1, r_ids.to(logits.device)[..., None])
+        lp = lp[..., 0].double().cpu().numpy()
+        responses = response_ids[start : start + batch_size]
         out.extend(lp[i, : len(r)].copy() for i, r in enumerate(responses))
     return out
 
@@ -447,6 +473,19 @@ def get_backend(name: str) -> Backend:
 
 
 def generate(model, tokenizer, prompts: Sequence[Any], cfg=None) -> Generations:
-    """Sample one response per prompt with the backend ``cfg.backend`` names."""
+    """Sample ``cfg.samples_per_prompt`` (n) responses per prompt with the backend
+    ``cfg.backend`` names: N prompts give N x n entries, prompt-major (prompt i's samples at
+    ``i*n .. i*n + n-1``; the sample index is the position mod n).
+
+    A backend samples one response per prompt it is given; the repetition is done here, so every
+    registered backend honours ``samples_per_prompt`` alike and each sample has its own random
+    draws (HF: separate rows of a seeded batch; vLLM: a seed per request). ``cfg.seed`` must be
+    an integer: under ``per_replicate`` the caller picks the replicate's
+    (:meth:`GenerationConfig.for_replicate`)."""
     cfg = GenerationConfig.from_any(cfg)
-    return get_backend(cfg.backend).generate(model, tokenizer, list(prompts), cfg)
+    if not isinstance(cfg.seed, int):
+        raise ValueError(f"generation seed {cfg.seed!r}: resolve it for the trial first "
+                         "(GenerationConfig.for_replicate)")
+    n = cfg.samples_per_prompt
+    expanded = [p for p in prompts for _ in range(n)]
+    return get_backend(cfg.backend).generate(model, tokenizer, expanded, cfg)

@@ -1,24 +1,30 @@
-"""Per-prompt and per-model evaluation metrics (design.md, "Metrics"). Pure numpy/pandas.
+"""Per-sample and per-model evaluation metrics (docs/evaluation.md). Pure numpy/pandas.
 
-Per prompt (one row of ``samples.parquet``, columns :data:`harness.schema.SAMPLE_COLUMNS`):
+Per sample (one row of ``samples.parquet``, columns :data:`harness.schema.SAMPLE_COLUMNS`; a
+prompt has ``generation.samples_per_prompt`` rows, ``sample_index`` 0..n-1):
 
 * ``length``: response tokens in the policy's tokenizer, the stop token included when the policy
-  chose one (so an empty reply has length 1; see :mod:`harness.generate`);
+  chose one (so an empty reply has length 1; see :mod:`harness.generate`); ``finished``: the
+  reply ended on a stop (False: cut at ``max_new_tokens``);
 * ``score``: gold reward of the response; ``chosen_score``: of the dataset's chosen reply;
-  ``sft_score``: of the SFT model's reply to the same prompt;
-* ``kl = sum_t [log pi_theta(y_t) - log pi_sft(y_t)]`` over the response tokens, y ~ pi_theta:
-  the single-sample Monte-Carlo estimate of KL(pi_theta || pi_sft) for this prompt;
+  ``sft_score``: the SFT model's mean score on the same prompt (over its samples);
+* ``kl``: the exact KL of the response, ``sum_t KL(pi_theta(.|x,y<t) || pi_sft(.|x,y<t))`` over
+  its positions (:mod:`harness.kl`, >= 0); ``kl_sample = sum_t [log pi_theta(y_t) - log
+  pi_sft(y_t)]``, the sampled-token estimate of the same quantity (can be negative);
 * ``kl_per_token = kl / length`` (NaN where length is 0, which generation never produces).
 
-Per model (:data:`harness.schema.MODEL_METRICS`):
+Per model (:data:`harness.schema.MODEL_METRICS`), over all of the model's samples (every prompt
+has the same number, so a mean over samples is the mean over prompts of the per-prompt means):
 
-* ``mean_score``, ``mean_kl``, ``mean_kl_per_token``, ``mean_length``: means over prompts;
+* ``mean_score``, ``mean_kl``, ``mean_kl_sample``, ``mean_length``: means;
+* ``kl_per_token = sum(kl) / sum(length)``: a ratio of means (the KL per generated token),
+  not the mean of per-sample ratios, which short replies dominate;
 * ``win_vs_chosen = mean_i (1[s_i > c_i] + 0.5 * 1[s_i == c_i])``, ``win_vs_sft`` likewise
   against ``sft_score`` (ties count one half, as in the paper's win rates and rliable's
   probability of improvement; scores within a relative 1e-5 are a tie, :data:`harness.schema.TIE_TOLERANCE`);
 * ``length_logp_spearman``: Spearman rank correlation between ``length`` and the policy's own
   average log-prob per token ``logp / length`` of its sample (SimPO's length-exploitation check,
-  Meng et al. 2024); NaN when either is constant or fewer than two prompts.
+  Meng et al. 2024); NaN when either is constant or fewer than two samples.
 
 NaN scores propagate: a metric over a column with a NaN is NaN (loud, never silently dropped).
 """
@@ -84,10 +90,18 @@ def sample_table(
     kl,
     chosen_score,
     sft_score,
+    *,
+    kl_sample,
+    finished,
+    sample_index=None,
 ) -> pd.DataFrame:
-    """One row per prompt in :data:`SAMPLE_COLUMNS` order; ``kl_per_token`` derived here."""
+    """One row per sample in :data:`SAMPLE_COLUMNS` order; ``kl_per_token`` derived here.
+    ``sample_index`` defaults to 0 for every row (one sample per prompt)."""
     n = len(prompt_id)
+    if sample_index is None:
+        sample_index = np.zeros(n, dtype=np.int64)
     cols = {"response": response, "length": length, "score": score, "kl": kl,
+            "kl_sample": kl_sample, "finished": finished, "sample_index": sample_index,
             "chosen_score": chosen_score, "sft_score": sft_score}
     for name, col in cols.items():
         if len(col) != n:
@@ -98,10 +112,13 @@ def sample_table(
             # plain str lists: pandas' default string dtype, the same after a parquet round trip
             "trial_id": [str(trial_id)] * n,
             "prompt_id": [str(p) for p in prompt_id],
+            "sample_index": np.asarray(sample_index, dtype=np.int64),
             "response": [str(r) for r in response],
             "length": length,
+            "finished": np.asarray(finished, dtype=bool),
             "score": _arr(score),
             "kl": _arr(kl),
+            "kl_sample": _arr(kl_sample),
             "kl_per_token": kl_per_token(kl, length),
             "chosen_score": _arr(chosen_score),
             "sft_score": _arr(sft_score),
@@ -110,8 +127,15 @@ def sample_table(
     return df[list(SAMPLE_COLUMNS)]
 
 
+def ratio_of_sums(total, length) -> float:
+    """``sum(total) / sum(length)`` (NaN when there is no length)."""
+    total, length = _arr(total), _arr(length)
+    n = float(length.sum())
+    return float(total.sum() / n) if n > 0 else float("nan")
+
+
 def model_metrics(samples: pd.DataFrame, logp=None) -> dict[str, float]:
-    """The per-model metrics of one model's sample rows.
+    """The per-model metrics of one model's sample rows (any number of samples per prompt).
 
     ``logp``: the policy's summed log-prob of each sampled response (same row order), for
     ``length_logp_spearman``; without it that metric is NaN.
@@ -135,7 +159,8 @@ def model_metrics(samples: pd.DataFrame, logp=None) -> dict[str, float]:
         "win_vs_chosen": win_rate(samples["score"], samples["chosen_score"]),
         "win_vs_sft": win_rate(samples["score"], samples["sft_score"]),
         "mean_kl": float(np.mean(_arr(samples["kl"]))),
-        "mean_kl_per_token": float(np.mean(_arr(samples["kl_per_token"]))),
+        "kl_per_token": ratio_of_sums(samples["kl"], length),
+        "mean_kl_sample": float(np.mean(_arr(samples["kl_sample"]))),
         "mean_length": float(np.mean(length)),
         "length_logp_spearman": rho,
     }

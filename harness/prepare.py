@@ -1,7 +1,8 @@
 """Prepare a study's shared artifacts once, each cached by content hash.
 
-Order (design.md, "Pipeline"): check every Hub id is available (offline: fail before any work,
-naming each missing model/dataset) -> the toy world, when the study has one -> train pairs and
+Order (docs/design.md, "Pipeline"): check every Hub id is available (offline: fail before any
+work, naming each missing model/dataset) -> the study's worlds (the toy world, or any world plug-in:
+:mod:`harness.worlds`), each built or taken from its cache -> train pairs and
 eval prompts through the data adapters (a held-out slice of pairs for reward accuracy) -> the
 SFT policy's content hash -> reference log-probs of every pair under the SFT model (only when a
 method needs a reference) -> the SFT baseline on the eval prompts. The manifest
@@ -32,8 +33,6 @@ from harness.io import hash_dir, hash_json, verify_file, write_json_atomic, writ
 
 log = logging.getLogger(__name__)
 
-TOYWORLD = "toyworld"
-
 
 class PrepareError(UserError, ValueError):
     """The study's data and settings leave nothing to train or evaluate on."""
@@ -49,11 +48,12 @@ def hub_refs(study) -> list[hub.HubRef]:
     from harness.judges import judge_refs
 
     refs: list[hub.HubRef] = []
+    worlds = study.world_sections()
     for kind in ("train", "eval"):
         spec = getattr(study.data, kind)
-        if spec["adapter"] != TOYWORLD:
+        if spec["adapter"] not in worlds:
             refs += data_pkg.refs(spec)
-    if study.policy.model != TOYWORLD:
+    if study.policy.model not in worlds:
         refs.append(hub.HubRef(study.policy.model, "model", study.policy.revision))
     refs += judge_refs(study.judge)
     return refs
@@ -100,10 +100,11 @@ def _prompt_tokens(tokenizer, prompt) -> int:
                                              tokenize=True, return_dict=True)["input_ids"])
 
 
-def _data_spec(spec: dict, world: Path | None) -> dict:
+def _data_spec(spec: dict, worlds: dict) -> dict:
+    """A world's data adapter without a ``path`` reads the world the study built."""
     spec = dict(spec)
-    if spec["adapter"] == TOYWORLD and spec.get("path") is None:
-        spec["path"] = str(world)
+    if spec["adapter"] in worlds and spec.get("path") is None:
+        spec["path"] = str(worlds[spec["adapter"]].folder)
     return spec
 
 
@@ -118,15 +119,17 @@ def prepare(study, *, progress=print) -> PreparedStudy:
     art = Path(study.artifacts_dir)
     hub.check_available(hub_refs(study))
 
-    world = None
-    if study.toyworld is not None:
-        from harness.toyworld.build import build_toyworld
+    from harness.worlds import get_world
 
-        progress("prepare: toy world (data + SFT model) ...")
-        world, hit = build_toyworld(study.toyworld, art)
-        progress(f"prepare: toy world {'cache hit' if hit else 'built'}: {world}")
+    worlds = {}
+    for name, options in study.world_sections().items():
+        progress(f"prepare: {name} (data + SFT model) ...")
+        worlds[name] = get_world(name).build(options, art)
+        progress(f"prepare: {name} {'cache hit' if worlds[name].cache_hit else 'built'}: "
+                 f"{worlds[name].folder}")
 
-    policy = str(world / "sft") if study.policy.model == TOYWORLD else study.policy.model
+    policy = str(worlds[study.policy.model].policy) if study.policy.model in worlds \
+        else study.policy.model
     policy_path = hub.resolve(hub.HubRef(policy, "model", study.policy.revision))
     remote = study.policy.trust_remote_code
     progress("prepare: policy content hash ...")
@@ -134,8 +137,8 @@ def prepare(study, *, progress=print) -> PreparedStudy:
     tokenizer = load_tokenizer(policy_path, trust_remote_code=remote)
 
     progress("prepare: data ...")
-    train_all, train_report = load_table(_data_spec(study.data.train, world), "train")
-    eval_df, eval_report = load_table(_data_spec(study.data.eval, world), "eval")
+    train_all, train_report = load_table(_data_spec(study.data.train, worlds), "train")
+    eval_df, eval_report = load_table(_data_spec(study.data.eval, worlds), "eval")
     if study.data.drop_zero_length:
         train_all = _drop_unusable_pairs(train_all, tokenizer, study.training.max_length,
                                          study.training.truncation_mode)

@@ -1,4 +1,4 @@
-"""The results folder (design.md, "Results layout") and how it is written and read back.
+"""The results folder (docs/design.md, "The results folder") and how it is written and read back.
 
 Each trial writes its own files, atomically, in this order::
 
@@ -45,12 +45,14 @@ from harness.io import (
 )
 from harness.schema import (
     EXCLUSION_WORDS,
+    ROLE_GRID,
     SAMPLE_COLUMNS,
     STATUS_OK,
     STATUSES,
     STUDY_HASH,
     TRIAL_BASE_COLUMNS,
     exclusion_reason,
+    judge_breakdown_columns,
 )
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,8 @@ def write_trial(results: Path, row: dict, samples: pd.DataFrame | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     samples_sha = None
     if samples is not None and len(samples):
-        write_parquet_atomic(folder / SAMPLES, samples[list(SAMPLE_COLUMNS)])
+        columns = list(SAMPLE_COLUMNS) + judge_breakdown_columns(samples.columns)
+        write_parquet_atomic(folder / SAMPLES, samples[columns])
         samples_sha = file_sha256(folder / SAMPLES)
     full = {c: _clean(row.get(c)) for c in TRIAL_BASE_COLUMNS}
     extra = {k: _clean(v) for k, v in row.items() if k not in full and k != INTEGRITY}
@@ -238,7 +241,8 @@ def consolidate(results: Path, study_hash: str, trial_ids,
             trials[c] = None
     extra = [c for c in trials.columns if c not in TRIAL_BASE_COLUMNS]
     trials = trials[list(TRIAL_BASE_COLUMNS) + extra]
-    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in ("trial_id", "config_id", "method", "status", "error")]
+    text = ("trial_id", "config_id", "method", "role", STUDY_HASH, "status", "error")
+    numeric = [c for c in TRIAL_BASE_COLUMNS if c not in text]
     trials[numeric] = trials[numeric].apply(pd.to_numeric, errors="coerce")
     from harness.keep import policies_dir, policy_paths
 
@@ -253,12 +257,17 @@ def consolidate(results: Path, study_hash: str, trial_ids,
 
 
 def write_study_json(results: Path, study, specs, extra: dict | None = None) -> None:
-    """Resolved config, versions of every key package, git revision, seeds, the trial set."""
+    """Resolved config, versions of every key package, git revision, the grid's seeds
+    (``seeds``; ``replicates``: the seeds and whether the sampling seed is ``fixed`` or
+    ``per_replicate``), the trial set (grid and confirmation runs) and ``extra`` (e.g.
+    ``excluded``, ``last_run``, ``confirm``)."""
     import datetime
     import importlib.metadata as md
     import subprocess
 
     from harness.grid import methods_block
+
+    grid_seeds = sorted({s.seed for s in specs if getattr(s, "role", ROLE_GRID) == ROLE_GRID})
 
     versions = {}
     for pkg in ("po-harness", "torch", "transformers", "trl", "datasets", "accelerate",
@@ -282,7 +291,8 @@ def write_study_json(results: Path, study, specs, extra: dict | None = None) -> 
             "study_hash": study.hash(),
             "versions": versions,
             "git_revision": rev,
-            "seeds": sorted({s.seed for s in specs}),
+            "seeds": grid_seeds,
+            "replicates": {"seeds": grid_seeds, "generation_seed": study.generation.seed_mode},
             "n_trials": len(specs),
             "trial_ids": [s.trial_id for s in specs],
             "methods": methods_block(study),

@@ -1,13 +1,22 @@
-"""The one-screen summary printed at the end of a sweep: per method, trials ok / failed /
-diverged, best and median ``mean_score``, and the share of ok trials below the SFT model; and
-the recorded trials kept out of the tables (other settings, no longer in the grid)."""
+"""The one-screen summary printed at the end of a sweep: per method, grid trials ok / failed /
+diverged, best and median ``mean_score`` of the ok ones, and the share of grid trials below the
+SFT model (:func:`harness.schema.share_below_sft`, the report's definition: at or below, failed
+and diverged trials counted as below); confirmation runs are counted in a column of their own;
+and the recorded trials kept out of the tables (other settings, no longer in the grid)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from harness.objectives import OBJECTIVES
-from harness.schema import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK, describe_excluded
+from harness.schema import (
+    ROLE_CONFIRM,
+    STATUS_DIVERGED,
+    STATUS_FAILED,
+    STATUS_OK,
+    describe_excluded,
+    share_below_sft,
+)
 
 
 def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
@@ -16,8 +25,9 @@ def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
     rows = []
     present = set(trials["method"])
     order = [m for m in OBJECTIVES if m in present] + sorted(present - set(OBJECTIVES))
+    confirm = trials["role"] == ROLE_CONFIRM if "role" in trials else pd.Series(False, trials.index)
     for method in order:
-        t = trials[trials["method"] == method]
+        t = trials[(trials["method"] == method) & ~confirm]
         ok = t[t["status"] == STATUS_OK]["mean_score"].astype(float)
         rows.append({
             "method": method,
@@ -27,7 +37,11 @@ def summary_frame(trials: pd.DataFrame, sft_score: float) -> pd.DataFrame:
             "diverged": int((t["status"] == STATUS_DIVERGED).sum()),
             "best": ok.max() if len(ok) else float("nan"),
             "median": ok.median() if len(ok) else float("nan"),
-            "below_sft": (ok < sft_score).mean() if len(ok) else float("nan"),
+            # a trial that did not complete has no score: below SFT
+            "below_sft": float(share_below_sft(
+                t["mean_score"].astype(float).where(t["status"] == STATUS_OK), sft_score)),
+            **({"confirm": int((confirm & (trials["method"] == method)).sum())}
+               if confirm.any() else {}),
         })
     return pd.DataFrame(rows)
 

@@ -1,28 +1,32 @@
-"""``python -m harness.sweep STUDY.yaml``: run a study's whole grid on Ray Tune.
+"""``python -m harness.sweep STUDY.yaml [KEY=VALUE ...] [options]``: run a study's whole grid.
 
-    python -m harness.sweep STUDY.yaml [--dry-run] [--prepare-only] [--resume] [--prune]
-        [--wait] [--address ADDR] [--max-concurrent N] [--results DIR] [--set key.path=value ...]
+    python -m harness.sweep sweeps/quickstart.yaml --dry-run         the plan and a cost estimate
+    python -m harness.sweep sweeps/quickstart.yaml                   run (or finish) the study
+    python -m harness.sweep sweeps/quickstart.yaml grid.seed=[0,1]   override YAML keys
+    python -m harness.sweep sweeps/quickstart.yaml --print-config    the resolved study as YAML
+    python -m harness.sweep sweeps/quickstart.yaml --confirm 2       best and top-25% configs
+                                                                     again on 2 fresh seeds
 
-1. Validate the YAML (:mod:`harness.config`) and expand the study's trial set
-   (:func:`harness.membership.study_trials`) with stable ids.
-2. ``--dry-run``: print the plan and a cost estimate (:mod:`harness.cost`) and stop.
-3. Check the results and artifacts folders are writable (free space is printed), take the
-   study's lock (:mod:`harness.lock`: one sweep per results folder at a time), remove what
-   killed runs left behind (:mod:`harness.cleanup`).
-4. Read back the recorded trials (:func:`harness.results.scan`: damaged ones are quarantined
-   and run again). Rows made under other settings or no longer in the grid are kept aside and
-   counted (``--prune`` deletes them); the rest of the trial set is what runs.
-5. Nothing to run and the study already prepared: rewrite the tables and stop (no Ray, no
-   preparation). Else prepare the shared artifacts (:mod:`harness.prepare`; cached by content
-   hash) and run one Ray Tune trial per pending trial (:mod:`harness.trial`), locally
-   (``ray.init`` here) or on a cluster (``--address``, ``ray.address`` or ``RAY_ADDRESS``).
-6. Rewrite ``results/<study>/{trials,samples,baseline}.parquet`` and print a summary.
+Overrides: ``KEY=VALUE`` after the study, or ``--set KEY=VALUE`` (the same thing); the key is a
+dotted path into the YAML (``training.batch_size=8``, ``grid.learning_rate=[1e-4,3e-4]``,
+``grid.seed[0]=3``), the value is YAML. They apply in order, bare ones first, then ``--set``
+ones, then ``--results``: a later one wins.
 
-Re-running is the resume: a trial is done when its (intact) row is on disk
-(:mod:`harness.results`), so a second run, or a run after the driver was killed, runs only the
-missing trials. Ctrl-C or SIGTERM stops the running trials, records none of them and exits
-130 / 143 (:mod:`harness.interrupt`); every error a user can cause is one ``error:`` line and
-exit 2 (:mod:`harness.cli`). Each run is its own Tune experiment under ``results/<study>/tune/``.
+What a run does: validate the YAML and expand the grid into trials with stable ids; take the
+study's lock (one sweep per results folder at a time); read back the recorded trials (a trial
+whose intact row is on disk is done; a damaged one runs again; rows of other settings or no
+longer in the grid are kept aside, ``--prune`` deletes them); prepare the shared artifacts once
+(data, SFT model, reference log-probs, SFT baseline; cached by content hash); run every missing
+trial on Ray Tune (locally, or on a cluster with ``--address``) with a live progress line and
+one line per finished trial; write ``results/<study>/`` (study.json, trials.parquet,
+samples.parquet, baseline.parquet), print a summary and the command that writes the report.
+``--confirm K`` (once the grid is recorded) adds each method's best and top-25% configs, re-run
+on K fresh training seeds, as confirmation trials: the report then estimates the selected
+configs from them rather than from the grid runs that selected them.
+
+Re-running is resuming: after a crash, a kill or Ctrl-C, the same command runs only the missing
+trials. Ctrl-C or SIGTERM stops the running trials, records none of them and exits 130 / 143;
+an error you can cause is one ``error:`` line and exit 2 (``-v`` adds the traceback).
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ import time
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.results import classify, consolidate, counts, prune, scan, write_study_json
 from harness.schema import STUDY_HASH, describe_excluded
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,15 @@ class SweepError(UserError, RuntimeError):
 
 
 # ----------------------------------------------------------------------------- the Tune trial
+
+
+def gpu_hours(seconds, resources: dict) -> float | None:
+    """Trial wall seconds x GPUs held (``gpus_per_trial x workers_per_trial``) / 3600: 0.0 for
+    a CPU trial; None when the time is unknown."""
+    if not isinstance(seconds, (int, float)):
+        return None
+    gpus = float(resources.get("gpus_per_trial", 0)) * int(resources.get("workers_per_trial", 1))
+    return float(seconds) * gpus / 3600.0
 
 
 def po_trial(config: dict, ctx: dict) -> None:
@@ -106,12 +118,15 @@ def po_trial(config: dict, ctx: dict) -> None:
         outputs=ctx.get("outputs"),  # tracking + kept policies (harness.outputs)
     )
     row[STUDY_HASH] = ctx["study_hash"]
+    row["gpu_hours"] = gpu_hours(row.get("time_total_s"), ctx["resources"])
     write_trial(results, row, samples)
     report = {"status": row["status"], "method": spec["method"], **node}
     for k in ("mean_score", "win_vs_sft", "mean_kl", "time_total_s"):
         v = row.get(k)
         if isinstance(v, (int, float)):
             report[k] = v
+    if row.get("error"):  # the progress view's line for this trial names why
+        report["error"] = str(row["error"]).strip().splitlines()[0][:300]
     tune.report(report)
 
 
@@ -215,9 +230,10 @@ def _max_concurrent(study, cluster: dict, override: int | None) -> int:
 
 
 def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
-             progress_stream=None) -> dict:
+             progress_console=None) -> dict:
     """Run ``pending`` TrialSpecs on Ray Tune (inside :func:`ray_session`); ``prepared`` is the
-    study's :class:`~harness.artifacts.PreparedStudy`. Returns facts of the run: wall time,
+    study's :class:`~harness.artifacts.PreparedStudy`; the live view goes to
+    ``progress_console`` (a rich Console; default stdout). Returns facts of the run: wall time,
     concurrency, trials, and ``interrupted`` (the signal's name, or None)."""
     from ray import tune
     from ray.tune.logger import JsonLoggerCallback
@@ -245,7 +261,9 @@ def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
     }
     trainable = tune.with_resources(tune.with_parameters(po_trial, ctx=ctx),
                                     trial_resources(r))
-    progress = Progress(pending, results, stream=progress_stream)
+    from harness.cost import trial_seconds
+
+    progress = Progress(pending, trial_seconds(study), concurrency, console=progress_console)
     tuner = tune.Tuner(
         trainable,
         param_space={"trial": tune.grid_search([s.to_dict() for s in pending])},
@@ -261,10 +279,13 @@ def run_tune(study, pending, prepared, cluster: dict, *, max_concurrent=None,
         ),
     )
     t0 = time.perf_counter()
-    with interrupt.stop_tune_on_signals():
-        grid = tuner.fit()  # does not raise when trials error, nor on Ctrl-C: checked below
+    progress.start()
+    try:
+        with interrupt.stop_tune_on_signals():
+            grid = tuner.fit()  # does not raise when trials error, nor on Ctrl-C: checked below
+    finally:
+        progress.close()
     wall = time.perf_counter() - t0
-    progress.close()
     signum = interrupt.received()
     unfinished = _record_errors(results, pending, grid, study.hash(), interrupted=signum is not None)
     return {"wall_s": wall, "concurrency": concurrency, "n_trials": len(pending),
@@ -328,10 +349,16 @@ def _at_least_one(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m harness.sweep", description=__doc__,
+    from harness.cli import plain
+
+    ap = argparse.ArgumentParser(prog="python -m harness.sweep", description=plain(__doc__),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("study", help="the study YAML (sweeps/<study>.yaml)")
+    ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                    help="override a YAML key, e.g. training.batch_size=8 (same as --set)")
     ap.add_argument("--dry-run", action="store_true", help="print the plan and cost, run nothing")
+    ap.add_argument("--print-config", action="store_true",
+                    help="print the resolved study (YAML + overrides + defaults) as YAML and stop")
     ap.add_argument("--prepare-only", action="store_true",
                     help="build the shared artifacts (data, SFT, reference, baseline) and stop")
     ap.add_argument("--resume", action="store_true",
@@ -347,9 +374,34 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--results", help="results folder (overrides results_dir)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a YAML key, e.g. --set training.batch_size=8")
+    ap.add_argument("--confirm", type=_at_least_one, metavar="K",
+                    help="re-run each method's best and top-25%% configs of the recorded grid on "
+                         "K fresh seeds (role confirm; resumable, K may grow later)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="log at INFO level; tracebacks on errors")
     return ap
+
+
+def overrides_of(args) -> list[str]:
+    """Every override, in the order they apply: the bare ``KEY=VALUE`` ones, then the ``--set``
+    ones, then ``--results`` (as ``results_dir``). A bare word without ``=`` is not an
+    override: one error naming it."""
+    from harness.config import ConfigError
+
+    for text in args.overrides:
+        if "=" not in text:
+            raise ConfigError(f"argument {text!r}", [("", "expected KEY=VALUE after the study "
+                                                          "(one study per command)")])
+    return (list(args.overrides) + list(args.set)
+            + ([f"results_dir={args.results}"] if args.results else []))
+
+
+def print_config(study) -> None:
+    """The resolved study (:meth:`harness.config.Study.resolved`) as YAML, keys in the study's
+    order."""
+    import yaml
+
+    print(yaml.safe_dump(study.resolved(), sort_keys=False, allow_unicode=True), end="")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,14 +425,17 @@ def _kept_aside(excluded: dict, damaged: int = 0) -> str:
 
 
 def _main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from harness.config import load_study
     from harness.membership import study_trials
+    from harness.results import classify, counts, prune, scan, write_study_json
 
-    overrides = list(args.set) + ([f"results_dir={args.results}"] if args.results else [])
-    study = load_study(args.study, overrides)
+    study = load_study(args.study, overrides_of(args))
+    if args.print_config:
+        print_config(study)
+        return 0
     trial_set = study_trials(study)
     results = study.results_path
 
@@ -404,6 +459,9 @@ def _main(argv: list[str]) -> int:
         removed = remove_leftovers(results, study.artifacts_dir, ray_tmp_root())
         found = scan(results)
         kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
+        if args.confirm:
+            trial_set = _add_confirmations(study, trial_set, kept, args.confirm)
+            kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
         if args.prune:
             n = prune(results, excluded, trial_set.ids)
             excluded = {k: [] for k in excluded}
@@ -429,18 +487,56 @@ def _main(argv: list[str]) -> int:
                 check_resources(study.resources, cluster)
             prepared = _prepare(study, results, args)
             write_study_json(results, study, trial_set.specs,
-                             {"excluded": counts(excluded), **_last_run(results)})
+                             {"excluded": counts(excluded), **_last_run(results),
+                              **_confirm_block(trial_set)})
             run = None
             if pending:
                 run = run_tune(study, pending, prepared, cluster, max_concurrent=args.max_concurrent)
         return _finish(study, trial_set, prepared, run)
 
 
+def _confirm_plan(study, trial_set, kept: dict, k: int):
+    """The confirmation record after ``--confirm k`` (nothing written)."""
+    import pandas as pd
+
+    from harness.confirm import ConfirmError, grid_table, plan
+
+    grid_table(trial_set.grid, kept)  # the whole grid recorded, else an error saying so
+    prepared = _recorded_prepared(study.results_path, trial_set.study_hash)
+    if prepared is None:
+        raise ConfirmError("--confirm: the study has no recorded SFT baseline under its current "
+                           "settings; run the study first (the same command without --confirm)")
+    sft_score = float(pd.read_parquet(prepared.baseline)["score"].mean())
+    return plan(study, trial_set.grid, kept, sft_score, k, trial_set.confirm)
+
+
+def _confirm_block(trial_set) -> dict:
+    """study.json's ``confirm`` (seeds, selected configs, trial count), when there are any."""
+    return {"confirm": trial_set.confirm.summary()} if trial_set.confirm is not None else {}
+
+
+def _add_confirmations(study, trial_set, kept: dict, k: int):
+    """Select, record (``confirm.json``) and return the trial set with the confirmation runs."""
+    from harness.confirm import describe, write_record
+    from harness.membership import study_trials
+
+    record = _confirm_plan(study, trial_set, kept, k)
+    new = sum(1 for s in record.specs if s.trial_id not in trial_set.ids)
+    write_record(study.results_path, record)
+    print(describe(record, new), flush=True)
+    return study_trials(study, record)
+
+
 def _dry_run(study, trial_set, args) -> int:
     from harness.cost import plan_table
+    from harness.membership import study_trials
+    from harness.results import classify, counts, scan
 
     found = scan(study.results_path, move_damaged=False)
     kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
+    if args.confirm:  # what --confirm would add; nothing is recorded
+        trial_set = study_trials(study, _confirm_plan(study, trial_set, kept, args.confirm))
+        kept, excluded = classify(found.rows, trial_set.study_hash, trial_set.ids)
     print(plan_table(study, list(trial_set.specs), set(kept)))
     aside = _kept_aside(counts(excluded), len(found.damaged))
     if aside:
@@ -487,17 +583,33 @@ def _last_run(results: Path) -> dict:
     return {"last_run": old["last_run"]} if isinstance(old, dict) and "last_run" in old else {}
 
 
+def report_command(results: Path) -> str:
+    """The command that writes this study's report: the results folder relative to the current
+    directory when it is below it (else absolute), quoted for a POSIX shell."""
+    import shlex
+
+    path = Path(results).resolve()
+    try:
+        shown = str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        shown = str(path)
+    return f"python -m analysis.report {shlex.quote(shown)}"
+
+
 def _finish(study, trial_set, prepared, run: dict | None) -> int:
     from harness.cli import exit_code
+    from harness.results import consolidate, write_study_json
     from harness.summary import summary_table
 
     results = study.results_path
     trials, _, excluded = consolidate(results, trial_set.study_hash, trial_set.ids,
                                       prepared.baseline)
-    extra = {"excluded": excluded, **({"last_run": run} if run else _last_run(results))}
+    extra = {"excluded": excluded, **({"last_run": run} if run else _last_run(results)),
+             **_confirm_block(trial_set)}
     write_study_json(results, study, trial_set.specs, extra)
     print(summary_table(trials, prepared.baseline, run, excluded))
     print(f"results: {results}")
+    print(f"report:  {report_command(results)}")
     if run and run["unfinished"] and not run.get("interrupted"):
         print(f"warning: {run['unfinished']} trial(s) ended without a result and were not "
               "recorded; re-run the same command to run them", file=sys.stderr)

@@ -29,10 +29,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness.schema import TRIAL_ID_COLUMNS
+
 TENSORBOARD = "tensorboard"
 TENSORBOARD_DIR = "tensorboard"
-# Keys of a trial spec that are not its hyperparameters (identity and bookkeeping).
-NOT_HYPERPARAMETERS = ("trial_id", "method", "config_id", "role", "study_hash", "status", "error")
+# Keys of a trial spec that are not its hyperparameters: its identity columns (the training
+# seed aside: a run's seed is worth seeing), and bookkeeping.
+NOT_HYPERPARAMETERS = tuple(c for c in TRIAL_ID_COLUMNS if c != "seed") + ("status", "error")
 FINAL_PREFIX = "final/"
 
 

@@ -109,6 +109,17 @@ def train_arguments(spec: dict, prepared: PreparedStudy, training, dtype: str, o
     )
 
 
+def trial_generation(spec: dict, prepared: PreparedStudy):
+    """The study's generation settings with the trial's sampling seed (``generation_seed``;
+    a spec without one, from an older harness, gets the study's rule for its training seed)."""
+    from harness.generate import GenerationConfig
+
+    cfg = GenerationConfig.from_any(prepared.generation)
+    seed = spec.get("generation_seed")
+    return cfg.for_replicate(spec["seed"]) if seed is None else cfg.model_copy(
+        update={"seed": int(seed)})
+
+
 def evaluate_trained(row: dict, model, spec: dict, prepared: PreparedStudy, dtype: str):
     """Generate, judge and measure the trained ``model``; returns (row updated, samples)."""
     from harness.evaluate import evaluate_policy
@@ -117,7 +128,7 @@ def evaluate_trained(row: dict, model, spec: dict, prepared: PreparedStudy, dtyp
     sft_model, tokenizer = _sft(prepared.policy, dtype, prepared.trust_remote_code)
     ev = evaluate_policy(
         model, tokenizer, sft_model, _frame(prepared.eval_prompts),
-        _frame(prepared.baseline), _judge_for(prepared.judge), prepared.generation,
+        _frame(prepared.baseline), _judge_for(prepared.judge), trial_generation(spec, prepared),
         spec["trial_id"],
     )
     row.update(ev.metrics)

@@ -39,10 +39,11 @@ def _write(out: Path, figures: list[ReportFigure], md_text: str, title: str) -> 
 
 def write_report(a: StudyAnalysis, out: str | Path) -> Path:
     """Render ``a`` into ``out`` (report.md, report.html, figures/*.png); return ``out``."""
+    from analysis.report.compute import compute_figures
     from analysis.report.document import render_markdown
     from analysis.report.figures import report_figures
 
-    figures = report_figures(a)
+    figures = report_figures(a) + compute_figures(a)
     md_text = render_markdown(a, figures, FIG_DIR)
     return _write(Path(out), figures, md_text, f"Report: {a.study.name}")
 
@@ -72,9 +73,11 @@ def default_out(results_dirs) -> Path:
 
 
 def build_report(results_dir, out: str | Path | None = None, n_boot: int = 1000,
-                 seed: int = 0, decision_budget: int = 3, evaluators=None) -> Path:
+                 seed: int = 0, decision_budget: int = 3, evaluators=None,
+                 budget_hours: float | None = None) -> Path:
     """Load ``results_dir`` (a folder, or a list of folders to aggregate as tasks), analyse it
-    and write the report (default output: ``default_out``)."""
+    and write the report (default output: ``default_out``; ``budget_hours``: the compute
+    budget of one study's compute section)."""
     dirs = [results_dir] if isinstance(results_dir, (str, Path)) else list(results_dir)
     out = default_out(dirs) if out is None else Path(out)
     from analysis.analyze import analyze
@@ -83,7 +86,7 @@ def build_report(results_dir, out: str | Path | None = None, n_boot: int = 1000,
     if len(dirs) == 1:
         study = load_study(dirs[0])
         a = analyze(study, n_boot=n_boot, seed=seed, decision_budget=decision_budget,
-                    evaluators=evaluators)
+                    evaluators=evaluators, budget_hours=budget_hours)
         return write_report(a, out)
     from analysis.aggregate import aggregate
 

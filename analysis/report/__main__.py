@@ -39,6 +39,13 @@ def main(argv=None) -> int:
     return run(_main, argv)
 
 
+def _positive_hours(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of hours, got {text}")
+    return value
+
+
 def _main(argv) -> int:
     ap = _Parser(
         prog="python -m analysis.report",
@@ -56,6 +63,10 @@ def _main(argv) -> int:
     ap.add_argument("--budget", type=_at_least(1), default=3,
                     help="your budget in trials (at least 1; default 3): the verdict ranks the "
                          "methods by their expected best of this many trials")
+    ap.add_argument("--budget-hours", type=_positive_hours, default=None, metavar="H",
+                    help="compute budget (GPU-hours, or wall-clock hours when no trial used a "
+                         "GPU) of the compute-budget section (default: --budget trials at the "
+                         "study's median trial cost)")
     ap.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     args = ap.parse_args(argv)
     import matplotlib  # after the arguments: --help and a bad argument answer at once
@@ -65,7 +76,8 @@ def _main(argv) -> int:
 
     dirs = args.results_dirs
     out = build_report(dirs[0] if len(dirs) == 1 else dirs, args.out, n_boot=args.n_boot,
-                       seed=args.seed, decision_budget=args.budget)
+                       seed=args.seed, decision_budget=args.budget,
+                       budget_hours=args.budget_hours)
     print(f"wrote {out / 'report.md'}, {out / 'report.html'} and {out / 'figures'}/")
     return 0
 

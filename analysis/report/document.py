@@ -21,7 +21,9 @@ import yaml
 
 from analysis import fmt
 from analysis.analyze import StudyAnalysis
+from analysis.breakdown import component_label, method_breakdown
 from analysis.report import sentences as S
+from analysis.report.compute import compute_section
 from analysis.report.figures import ReportFigure
 from analysis.report.html import anchor
 from analysis.report.leaderboard import leaderboard
@@ -32,7 +34,7 @@ from analysis.sensitivity import grid_table, top_two_axes
 from analysis.style import config_label, fmt_value
 from analysis.tables import (RATE_METRICS, TABLE1_METRICS, head_to_head_table, method_table,
                              reference_method)
-from harness.schema import describe_excluded
+from harness.schema import JUDGE_COLUMN_PREFIX, describe_excluded
 
 FORMULAS = "docs/analysis.md"
 ROLE_NAMES = {"best": "best", "top25": "top-25%"}
@@ -348,6 +350,28 @@ def failures_md(a: StudyAnalysis) -> pd.DataFrame | None:
                          "error": bad["error"].fillna("").astype(str).str.slice(0, 120)})
 
 
+def breakdown_md(a: StudyAnalysis, figs: dict, fig_dir: str) -> list[str]:
+    """The judge-breakdown section (only when the judge records one): does a method's length
+    come with content or with padding?"""
+    t = method_breakdown(a.breakdown)
+    if t is None:
+        return []
+    comps = [c for c in t.columns if c.startswith(JUDGE_COLUMN_PREFIX)]
+    table = pd.DataFrame({
+        "model": [L(m) if r == "SFT model" else f"{L(m)} {r}" + (f" of {n}" if r == "mean" else "")
+                  for m, r, n in zip(t["method"], t["row"], t["n_trials"])],
+        "length (tokens)": t["length"].map(lambda v: fmt.num(v, 1)),
+        **{component_label(c): t[c].map(lambda v: fmt.num(v, 2)) for c in comps},
+        "score": t["score"].map(fmt.num),
+    })
+    return ["### Where the score and the length come from (judge breakdown)", "",
+            "The gold judge splits every score into components that sum to it (score points "
+            "per reply, means over the eval prompts): the best trial of each method and the "
+            "mean over its ok trials, next to the SFT model. Padding lengthens a reply without "
+            "adding content.", "", md_table(table), "",
+            _figure(figs["fig8_breakdown"], fig_dir), ""]
+
+
 def _figure(f: ReportFigure, fig_dir: str) -> str:
     return f"![{f.title}]({fig_dir}/{f.name}.png)\n\n*{f.title}.* {f.caption}"
 
@@ -448,6 +472,7 @@ def _budget(a: StudyAnalysis, figs: dict, fig_dir: str) -> list[str]:
     out += ["The probability that all n trials end at or below the SFT model, and the trials "
             "needed for a 95% chance that the best of them beats it (never: not within the "
             "grid):", "", md_table(risk), ""]
+    out += compute_section(a, figs, fig_dir, md_table)
     return out
 
 
@@ -605,6 +630,7 @@ def render_markdown(a: StudyAnalysis, figures: list[ReportFigure], fig_dir: str 
     out += _best_configs(a, figs, fig_dir)
     out += _head_to_head(a, figs, fig_dir)
     out += _length_kl(a, figs, fig_dir)
+    out += breakdown_md(a, figs, fig_dir)
     out += _hyperparameters(a, figs, fig_dir)
     out += _leaderboard(a)
     out += _responses(a)

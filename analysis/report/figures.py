@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from analysis import figures as F
 from analysis.analyze import StudyAnalysis
+from analysis.breakdown import plot_breakdown
 from analysis.figures.sensitivity import axis_text
 from analysis.report import sentences as S
 from analysis.report.roles import roles_shown
@@ -84,6 +85,11 @@ def report_figures(a: StudyAnalysis) -> list[ReportFigure]:
         out.append(ReportFigure("fig6_variance", "Variance decomposition",
                                 S.variance_sentence(a),
                                 _png(F.plot_variance(a.variance, palette=pal))))
+    if a.breakdown is not None:
+        out.append(ReportFigure("fig8_breakdown", "Content against padding (judge breakdown)",
+                                "Mean content and padding components of the gold score per "
+                                "trial; further right is more content, further down more "
+                                "padding.", _png(plot_breakdown(a.breakdown, palette=pal))))
     if len(a.h2h):
         h2h = a.h2h[a.h2h["role"].isin(roles_shown(a))]
         out.append(ReportFigure("fig7_head_to_head", "Head-to-head win rates (row beats column)",

@@ -106,9 +106,9 @@ def reprefix(error: ValidationError, prefix: Sequence, options: type[BaseModel])
         loc = tuple(prefix) + tuple(e["loc"])
         if e["type"] == "missing":
             lines.append(line_error(loc, "required key is missing"))
-        elif e["type"] == "extra_forbidden" and len(e["loc"]) == 1:
-            allowed = list(options.model_fields)
-            hint = suggest(e["loc"][0], allowed) if allowed else " (it takes no options)"
+        elif e["type"] == "extra_forbidden" and _model_at(e["loc"], options) is not None:
+            allowed = list(_model_at(e["loc"], options).model_fields)
+            hint = suggest(e["loc"][-1], allowed) if allowed else " (it takes no options)"
             lines.append(line_error(loc, "unknown key" + hint, e["input"]))
         else:
             lines.append(line_error(loc, e["msg"].removeprefix("Value error, "), e["input"]))

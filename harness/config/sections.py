@@ -72,6 +72,23 @@ def judge_source(mapping: dict) -> tuple[Any, BaseModel]:
     return _registered(mapping, "name", JUDGES, "judge")
 
 
+def world_options(name: str, value: Any) -> BaseModel:
+    """The options of the registered world ``name`` (a top-level study section of that name),
+    validated by the world's own options model; errors are located under ``name``."""
+    from harness.worlds import get_world
+
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    try:
+        options = get_world(name).options
+    except KeyError as e:
+        raise_errors("config", [line_error((), f"{e.args[0]} (is its plug-in installed?)")])
+    try:
+        return options.model_validate(value)
+    except ValidationError as e:
+        raise_errors("config", reprefix(e, (), options))
+
+
 def normalised(key: str, name: str, options: BaseModel) -> dict:
     # Only what the user wrote (normalised): adapters see their own defaults, not ours.
     return {key: name, **options.model_dump(mode="json", exclude_unset=True)}
@@ -115,6 +132,9 @@ class PolicyConfig(Section):
         return str(Path(value).expanduser().resolve()) if looks_local(value) else value
 
 
+PER_REPLICATE = "per_replicate"
+
+
 class GenerationConfig(Section):
     """The ``generation:`` section; the one generation settings type (harness.generate uses it).
     Every field enters the SFT baseline's cache key."""
@@ -124,12 +144,25 @@ class GenerationConfig(Section):
     temperature: float = Field(1.0, ge=0.0, allow_inf_nan=False)  # 0 = greedy
     top_p: float = Field(1.0, gt=0.0, le=1.0, allow_inf_nan=False)
     batch_size: int = Field(64, ge=1)
-    seed: int = Field(0, ge=0, lt=2**32)  # numpy and torch take 32-bit seeds
+    # The sampling seed: one fixed value for every trial (default 0), or "per_replicate": each
+    # trial samples with its training seed (docs/config.md, "Seeds"). numpy and torch take
+    # 32-bit seeds.
+    seed: int | Literal["per_replicate"] = 0
+    samples_per_prompt: int = Field(1, ge=1)  # responses sampled per eval prompt
     backend_options: dict[str, Any] = Field(default_factory=dict)  # e.g. vLLM's LLM(...) kwargs
     # Where a reply ends (harness.stop): null = from the model (its generation_config's EOS ids,
     # its tokenizer's EOS and its chat template's end-of-turn token); a list replaces those.
     stop_token_ids: list[int] | None = None
     stop_strings: list[str] = Field(default_factory=list)  # texts that end a reply as well
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed(cls, value: Any) -> Any:
+        if value == PER_REPLICATE:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+            raise ValueError(f"must be an integer in [0, 2^32) or {PER_REPLICATE!r}")
+        return value
 
     @field_validator("backend")
     @classmethod
@@ -137,6 +170,23 @@ class GenerationConfig(Section):
         from harness.generate import BACKENDS
 
         return registered_name(value, BACKENDS, "generation")
+
+    @property
+    def seed_mode(self) -> str:
+        """``"fixed"`` or ``"per_replicate"`` (study.json's ``replicates.generation_seed``)."""
+        return PER_REPLICATE if self.seed == PER_REPLICATE else "fixed"
+
+    def sampling_seed(self, training_seed: int | None) -> int:
+        """The seed a trial with ``training_seed`` samples with: ``seed``, or under
+        ``per_replicate`` the training seed. The SFT baseline (``training_seed`` None), built
+        once per study, samples with ``seed``, or with 0 under ``per_replicate``."""
+        if self.seed != PER_REPLICATE:
+            return int(self.seed)
+        return 0 if training_seed is None else int(training_seed)
+
+    def for_replicate(self, training_seed: int | None) -> "GenerationConfig":
+        """These settings with :meth:`sampling_seed` as the (integer) ``seed``."""
+        return self.model_copy(update={"seed": self.sampling_seed(training_seed)})
 
     @classmethod
     def from_any(cls, cfg: "GenerationConfig | Mapping[str, Any] | None") -> "GenerationConfig":

@@ -32,14 +32,20 @@ from harness.config.sections import (
     missing_local,
     normalised,
     shared_check,
+    world_options,
 )
 from harness.io import hash_json
 from harness.objectives import OBJECTIVES, SEED, SHARED_AXES, HyperparameterError, Objective
 from harness.plugins import PluginError, import_plugins
-from harness.toyworld.config import ToyWorldConfig
+from harness.worlds import world_names
 
 TOYWORLD = "toyworld"
-"""The name that selects the toy world as policy (``policy.model``) and as data adapter."""
+"""The toy world's section: a world plug-in (:mod:`harness.worlds`) registered under this name.
+Its options model validates the section; ``policy.model`` and a data adapter of the same name
+select the built world's SFT policy and data."""
+
+# The top-level sections that configure a world plug-in, each named after its registered world.
+WORLD_SECTIONS = (TOYWORLD,)
 
 MAX_STUDY_NAME = 100
 MAX_YAML_BYTES = 1 << 20  # a study file is a few kB; a larger one is a mistake or an attack
@@ -61,7 +67,7 @@ class Study(Section):
     study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=MAX_STUDY_NAME)
     results_dir: Path = Field(Path("results"), validate_default=True)
     artifacts_dir: Path = Field(Path("artifacts"), validate_default=True)
-    toyworld: ToyWorldConfig | None = None
+    toyworld: Any = None  # the toyworld world's options (validated by its registration)
     data: DataConfig
     policy: PolicyConfig
     judge: dict[str, Any]
@@ -100,6 +106,11 @@ class Study(Section):
     def _absolute(cls, value: Path) -> Path:
         # Relative paths resolve against the current directory now, before Ray moves workers.
         return value.expanduser().resolve()
+
+    @field_validator(*WORLD_SECTIONS)
+    @classmethod
+    def _world(cls, value: Any, info) -> Any:
+        return None if value is None else world_options(info.field_name, value)
 
     @field_validator("judge")
     @classmethod
@@ -146,12 +157,13 @@ class Study(Section):
     @model_validator(mode="after")
     def _cross_checks(self) -> "Study":
         lines = []
-        if self.toyworld is None:
-            if self.policy.model == TOYWORLD:
-                lines.append(line_error(("policy", "model"), "needs a toyworld: section", TOYWORLD))
-            for kind in ("train", "eval"):
-                if getattr(self.data, kind)["adapter"] == TOYWORLD:
-                    lines.append(line_error(("data", kind, "adapter"), "needs a toyworld: section", TOYWORLD))
+        worlds = set(world_names())
+        sources = [(("policy", "model"), self.policy.model)]
+        sources += [(("data", kind, "adapter"), getattr(self.data, kind)["adapter"])
+                    for kind in ("train", "eval")]
+        for loc, name in sources:
+            if name in worlds and self.world_sections().get(name) is None:
+                lines.append(line_error(loc, f"needs a {name}: section", name))
         for name, axes in self.methods.items():
             for key, axis in SHARED_AXES.items():
                 if key not in axes and key not in self.grid and axis.default is None:
@@ -161,6 +173,11 @@ class Study(Section):
         return self
 
     # -- derived views --
+
+    def world_sections(self) -> dict[str, Any]:
+        """``{world name: its validated options}`` for every world section the study sets."""
+        return {name: getattr(self, name) for name in WORLD_SECTIONS
+                if getattr(self, name) is not None}
 
     @property
     def results_path(self) -> Path:

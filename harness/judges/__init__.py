@@ -1,9 +1,10 @@
-"""Gold judges, by name: ``toy``, ``reward_model``, ``oasst`` (see docs/judges.md).
+"""Gold judges, by name: ``reward_model``, ``oasst``, and those of installed plug-ins (the toy
+world's ``toy``: :mod:`harness.entry_points`); see docs/judges.md.
 
     judge = build_judge({"name": "oasst", "batch_size": 16})
     scores = judge.score(prompts, responses)   # float64, shape (N,)
 
-Importing this package registers the built-in judges; it imports neither torch nor
+Importing this package registers the built-in and plug-in judges; it imports neither torch nor
 transformers (the model-based judges import them when built).
 """
 
@@ -13,11 +14,15 @@ from harness.judges.registry import (
     JudgeSpec,
     build_judge,
     get_judge_spec,
+    judge_columns,
     judge_refs,
     parse_judge,
     register,
 )
-from harness.judges import oasst, reward_model, toy  # noqa: E402,F401  (registers the judges)
+from harness.judges import oasst, reward_model  # noqa: E402,F401  (registers the judges)
+from harness.entry_points import load_installed_plugins  # noqa: E402
+
+load_installed_plugins()
 
 __all__ = [
     "JUDGES",
@@ -25,6 +30,7 @@ __all__ = [
     "JudgeSpec",
     "build_judge",
     "get_judge_spec",
+    "judge_columns",
     "judge_refs",
     "parse_judge",
     "register",

@@ -1,7 +1,7 @@
 """Registry of gold judges by name.
 
 A judge scores assistant replies to chat prompts with a gold reward: the metric every trained
-model is measured by (design.md, "Metrics"). The study YAML names a judge and its options in one
+model is measured by (docs/evaluation.md, "Metrics"). The study YAML names a judge and its options in one
 mapping, the options being everything but ``name``::
 
     judge: {name: oasst, model: OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5, batch_size: 16}
@@ -13,6 +13,12 @@ starts (:func:`harness.hub.check_available`).
 Shapes: ``Judge.score(prompts, responses)`` takes N prompts (each a list of ``{"role",
 "content"}`` messages, the last a user turn) and N replies (strings, possibly empty) and returns
 a float64 array of shape (N,): one score per reply, an empty reply included.
+
+A judge may also offer ``breakdown(prompts, responses) -> {component: float64 array (N,)}``:
+its score split into named components that sum to the score reply by reply (the toy judge's
+content, padding, repeats, ...). The evaluation stage then records each component as a
+``judge_<component>`` column of the samples table (:func:`judge_columns`); judges without it
+(a reward model's score has no parts) write no such columns.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pydantic import BaseModel
 
 from harness.hub import HubRef
 from harness.registry import Registry
+from harness.schema import JUDGE_COLUMN_PREFIX
 
 
 @runtime_checkable
@@ -35,6 +42,23 @@ class Judge(Protocol):
     def score(self, prompts: Sequence[list[dict]], responses: Sequence[str]) -> np.ndarray:
         """Scores of ``responses[i]`` as the reply to ``prompts[i]``: float64, shape (N,)."""
         ...
+
+
+def judge_columns(judge, prompts, responses) -> dict[str, np.ndarray]:
+    """``{"judge_<component>": scores}`` from the judge's optional ``breakdown`` ({} without
+    one), in the judge's component order."""
+    breakdown = getattr(judge, "breakdown", None)
+    if breakdown is None:
+        return {}
+    n = len(responses)
+    out = {}
+    for name, values in breakdown(prompts, responses).items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (n,):
+            raise ValueError(f"judge {judge.name!r}: breakdown component {name!r} has shape "
+                             f"{values.shape}, expected ({n},)")
+        out[JUDGE_COLUMN_PREFIX + name] = values
+    return out
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m harness.toyworld", description=__doc__)
+    from harness.cli import plain
+
+    ap = argparse.ArgumentParser(prog="python -m harness.toyworld", description=plain(__doc__))
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the world + SFT model (cached)")
     b.add_argument("--out", default="artifacts", help="cache root (default: artifacts)")

@@ -100,3 +100,22 @@ def test_distinct_bins_merge_bins_that_select_the_same_configs():
     assert list(distinct_bins(counts({"a": 20, "b": 40}))) == [1, 5, 10, 25]
     # 12 configs: 1% and 5% both hold one, 10% two, 25% three
     assert distinct_bins(counts({"dpo": 12})) == {5: "top 1–5%", 10: "top 10%", 25: "top 25%"}
+
+
+def test_harness_selection_from_trials_parquet_equals_the_reports(study_seeds, cs_seeds):
+    """--confirm selects from trials.parquet's mean_score (harness.selection.config_scores);
+    the report from its bootstrap's point scores on the samples: the same configs, failures
+    included (the fixture has 2 failed trials, 3 seeds, 2 samples per prompt)."""
+    from harness.selection import config_scores, selected
+
+    reps = representatives(config_table(study_seeds, cs_seeds))
+    trials = study_seeds.trials
+    harness_side = selected(config_scores(trials, float(study_seeds.baseline["score"].mean())))
+    key = ["method", "role"]
+    pd.testing.assert_frame_equal(
+        reps[key + ["config_id", "rank", "n_configs"]].sort_values(key).reset_index(drop=True),
+        harness_side.sort_values(key).reset_index(drop=True), check_dtype=False)
+    assert (trials["status"] != "ok").any()
+    # confirmation runs were made of exactly these configs
+    confirmed = set(trials.loc[trials["role"] == "confirm", "config_id"])
+    assert confirmed == set(harness_side["config_id"])

@@ -11,11 +11,7 @@ from pathlib import Path
 
 import pytest
 
-# Skipped only while the adapter or judge registries cannot be imported (built in parallel).
-for _module in ("harness.data", "harness.judges"):
-    pytest.importorskip(_module, reason=f"{_module} is not importable yet", exc_type=ImportError)
-
-from harness.config import (  # noqa: E402
+from harness.config import (
     ConfigError,
     Study,
     apply_override,

@@ -43,11 +43,18 @@ def test_hand_computed_trial_cost(tmp_path):
     L = 512 / 2
     train = 6 * N * 1000 * 2 * L * 2 / (peak * mfu)  # c=6 without checkpointing, 2 epochs
     tokens = 100 * (L + 256)
-    forward = 2 * N * 10 * 2 * L + 2 * N * tokens + 2 * NJ * tokens
+    # held-out pairs; the exact KL's two passes (SFT + policy) over the replies; the judge
+    forward = 2 * N * 10 * 2 * L + 2 * 2 * N * tokens + 2 * NJ * tokens
     evaluation = forward / (peak * mfu) + 2 * N * tokens / (peak * 0.05)
     assert c.train_gpu_s == pytest.approx(train)
     assert c.eval_s == pytest.approx(evaluation)
     assert c.gpus == 4
+    # three samples per prompt: three times the replies to generate, measure and judge
+    c3, _ = cost.real_trial_cost(study(**{**SMALL, "generation": {**SMALL["generation"],
+                                                                  "samples_per_prompt": 3}},
+                                       artifacts_dir=str(tmp_path)), "dpo")
+    heldout = 2 * N * 10 * 2 * L / (peak * mfu)
+    assert c3.eval_s - heldout == pytest.approx(3 * (evaluation - heldout))
     assert c.gpu_hours == pytest.approx((train + 4 * (evaluation + 600)) / 3600)
     assert c.wall_hours == pytest.approx((train / 4 + evaluation + 600) / 3600)
 

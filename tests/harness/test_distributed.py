@@ -19,14 +19,13 @@ def test_one_process_trial_asks_for_its_resources():
 
 def test_multi_worker_trial_driver_asks_for_almost_nothing():
     """The workers hold the resources; a driver holding a whole CPU would starve them on a
-    small machine (facts.md: nested TorchTrainer on 2 cores)."""
+    small machine (a TorchTrainer nested in a Tune trial deadlocks on 2 cores otherwise)."""
     r = ResourcesConfig(cpus_per_trial=8, gpus_per_trial=1, workers_per_trial=8, distributed="fsdp")
     assert distributed.trial_resources(r) == {"cpu": distributed.DRIVER_CPUS, "gpu": 0}
     assert distributed.DRIVER_CPUS < 0.1
 
 
 def test_scaling_config_is_per_worker():
-    pytest.importorskip("ray.train")
     gpu = distributed.scaling_config(
         ResourcesConfig(cpus_per_trial=8, gpus_per_trial=1, workers_per_trial=8, distributed="fsdp"))
     assert gpu.num_workers == 8 and gpu.use_gpu

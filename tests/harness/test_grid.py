@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 
-# Skipped only while the adapter or judge registries cannot be imported (built in parallel).
-for _module in ("harness.data", "harness.judges"):
-    pytest.importorskip(_module, reason=f"{_module} is not importable yet", exc_type=ImportError)
-
-from harness.config import Study, load_study  # noqa: E402
-from harness.grid import TrialSpec, expand  # noqa: E402
-from harness.objectives import OBJECTIVES  # noqa: E402
+from harness.config import Study, load_study
+from harness.grid import TrialSpec, expand
+from harness.objectives import OBJECTIVES
 
 TOY = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" / "toy_study.yaml"
 
@@ -115,7 +111,8 @@ def test_trialspec_round_trip_and_loss_kwargs():
     spec = [s for s in expand(load_study(TOY)) if s.method == "simpo"][0]
     assert TrialSpec.from_dict(spec.to_dict()) == spec
     row = spec.to_dict()
-    assert list(row)[:4] == ["trial_id", "config_id", "method", "seed"]
+    assert list(row)[:6] == ["trial_id", "config_id", "method", "role", "seed", "generation_seed"]
+    assert (row["role"], row["generation_seed"]) == ("grid", 0)
     assert spec.hyperparameters() == {
         "beta": 2.0, "gamma_beta_ratio": 0.5, "gamma": 1.0, "learning_rate": 1e-4, "epochs": 1,
     }
@@ -180,3 +177,43 @@ def test_methods_block_describes_each_methods_axes_as_the_study_gives_them():
     absolute = methods_block(load_study(TOY, ["methods.simpo={beta: [2.0], gamma: [1.0, 1.5]}"]))
     assert [(a["name"], a["derived_from"]) for a in absolute["simpo"]["axes"]] == [
         ("beta", []), ("gamma", []), ("learning_rate", []), ("epochs", [])]
+
+
+def test_generation_seed_fixed_or_per_replicate():
+    fixed = expand(load_study(TOY, ["grid.seed=[0, 1, 2]", "generation.seed=7"]))
+    assert {s.generation_seed for s in fixed} == {7}
+    per = expand(load_study(TOY, ["grid.seed=[0, 1, 2]", "generation.seed=per_replicate"]))
+    assert all(s.generation_seed == s.seed for s in per) and {s.seed for s in per} == {0, 1, 2}
+
+
+def test_confirmation_run_ids_differ_from_grid_ids_and_keep_the_config():
+    from harness.grid import confirm_spec
+
+    study = load_study(TOY, ["grid.seed=[0, 1]"])
+    specs = expand(study)
+    grid_ids = {s.trial_id for s in specs}
+    spec = specs[0]
+    again = confirm_spec(study, spec, spec.seed)  # the same seed as a grid trial: another id
+    assert again.trial_id not in grid_ids and again.config_id == spec.config_id
+    assert (again.role, again.values) == ("confirm", spec.values)
+    assert TrialSpec.from_dict(again.to_dict()) == again
+    assert confirm_spec(study, spec, 5).trial_id == confirm_spec(study, spec, 5).trial_id
+
+
+def test_a_trial_samples_with_its_generation_seed():
+    from harness.artifacts import PreparedStudy
+    from harness.trial import trial_generation
+
+    def prepared(seed):
+        return PreparedStudy(study="s", artifacts_dir="", train_pairs="", heldout_pairs="",
+                             eval_prompts="", policy="", judge={"name": "toy"},
+                             generation={"seed": seed, "samples_per_prompt": 2})
+
+    per = expand(load_study(TOY, ["grid.seed=[4]", "generation.seed=per_replicate"]))[0]
+    cfg = trial_generation(per.to_dict(), prepared("per_replicate"))
+    assert (cfg.seed, cfg.samples_per_prompt) == (4, 2)
+    assert trial_generation(expand(load_study(TOY))[0].to_dict(), prepared(9)).seed == 0
+    # a spec of an older harness (no generation_seed): the study's rule for its training seed
+    old = {k: v for k, v in per.to_dict().items() if k != "generation_seed"}
+    assert trial_generation(old, prepared("per_replicate")).seed == 4
+    assert trial_generation(old, prepared(9)).seed == 9

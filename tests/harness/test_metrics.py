@@ -73,6 +73,8 @@ def hand_table() -> pd.DataFrame:
         kl=[0.6, 0.1, 2.0, -0.2],
         chosen_score=[1.0, -1.0, 1.5, 0.0],
         sft_score=[2.0, -2.0, 0.5, 3.0],
+        kl_sample=[0.9, -0.3, 2.4, -0.6],
+        finished=[True, True, False, True],
     )
 
 
@@ -83,9 +85,11 @@ def test_sample_table_schema_and_derived_column():
     # 0.6/3 = 0.2, 0.1/1 = 0.1, 2.0/5 = 0.4, -0.2/2 = -0.1
     np.testing.assert_allclose(df["kl_per_token"], [0.2, 0.1, 0.4, -0.1])
     assert df.loc[1, "response"] == ""  # an empty reply keeps its row
+    assert list(df["sample_index"]) == [0, 0, 0, 0]  # one sample per prompt by default
+    assert list(df["finished"]) == [True, True, False, True]
     with pytest.raises(ValueError, match="column score has 3 rows, expected 4"):
         sample_table("t", ["a", "b", "c", "d"], ["", "", "", ""], [1] * 4, [0.0] * 3,
-                     [0.0] * 4, [0.0] * 4, [0.0] * 4)
+                     [0.0] * 4, [0.0] * 4, [0.0] * 4, kl_sample=[0.0] * 4, finished=[True] * 4)
 
 
 def test_model_metrics_hand_values():
@@ -99,7 +103,9 @@ def test_model_metrics_hand_values():
     # vs sft: 2==2 (0.5), -1>-2 (1), 0.5==0.5 (0.5), 1<3 (0) -> 2.0/4
     assert m["win_vs_sft"] == pytest.approx(0.5)
     assert m["mean_kl"] == pytest.approx((0.6 + 0.1 + 2.0 - 0.2) / 4)  # 0.625
-    assert m["mean_kl_per_token"] == pytest.approx((0.2 + 0.1 + 0.4 - 0.1) / 4)  # 0.15
+    # a ratio of means: sum kl / sum length = 2.5 / 11, not the mean of the ratios (0.15)
+    assert m["kl_per_token"] == pytest.approx(2.5 / 11)
+    assert m["mean_kl_sample"] == pytest.approx((0.9 - 0.3 + 2.4 - 0.6) / 4)  # 0.6
     assert m["mean_length"] == pytest.approx((3 + 1 + 5 + 2) / 4)  # 2.75
     # lengths [3, 1, 5, 2] -> ranks [3, 1, 4, 2]; logp/token [-1, -0.5, -2, -0.5] -> ranks
     # [2, 3.5, 1, 3.5]; centred: [0.5, -1.5, 1.5, -0.5] and [-0.5, 1, -1.5, 1];
@@ -126,3 +132,16 @@ def test_float_noise_between_batches_is_a_tie_not_a_win():
     # a real difference still counts: 1 win, 1 tie, 1 loss -> (1 + 0.5 + 0) / 3
     assert win_rate(np.array([0.2, -2.5, 2.9]), sft) == pytest.approx(0.5)
     assert win_rate(np.array([0.2, -2.4, 3.1]), sft) == pytest.approx(1.0)
+
+
+def test_several_samples_per_prompt():
+    # prompt p0 sampled twice (sample_index 0, 1), p1 once more: rows keep their index, and
+    # the per-model means run over samples
+    df = sample_table("t", ["p0", "p0", "p1", "p1"], ["a", "b", "c", "d"], [2, 4, 1, 3],
+                      [1.0, 3.0, 0.0, 0.0], [0.4, 1.2, 0.0, 0.6], [0.0] * 4, [0.5] * 4,
+                      kl_sample=[0.5, 1.0, -0.1, 0.8], finished=[True] * 4,
+                      sample_index=[0, 1, 0, 1])
+    assert list(df["sample_index"]) == [0, 1, 0, 1]
+    m = model_metrics(df)
+    assert m["mean_score"] == pytest.approx(1.0)
+    assert m["kl_per_token"] == pytest.approx(2.2 / 10)  # (0.4 + 1.2 + 0 + 0.6) / (2+4+1+3)

@@ -12,9 +12,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("trl")
+import torch
 
 from harness.config.sections import TrainingConfig
 from harness.io import read_jsonl
@@ -131,7 +129,8 @@ def test_simpo_loss_is_the_objective_of_hand_logps(sft, pairs, hand, tmp_path):
     losses = [math.log1p(math.exp(-(m - gamma))) for m in margins]
     assert stats["loss"] == pytest.approx(sum(losses) / len(losses), abs=1e-5)
     assert stats["reward_margin"] == pytest.approx(sum(margins) / len(margins), abs=1e-5)
-    assert stats["reward_accuracy"] == sum(m > 0 for m in margins) / len(margins)
+    # the trainer averages in float32: 4/6 comes back as 0.66666669
+    assert stats["reward_accuracy"] == pytest.approx(sum(m > 0 for m in margins) / len(margins), abs=1e-6)
 
 
 def _full_batch(trainer):

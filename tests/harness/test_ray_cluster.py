@@ -28,7 +28,7 @@ from sweep_helpers import SweepProcess, results_of, tables, tiny_study
 from harness.sweep import main
 
 RAY = str(Path(sys.executable).parent / "ray")
-METRICS = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "mean_kl_per_token",
+METRICS = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "kl_per_token",
            "mean_length", "train_loss", "reward_accuracy", "reward_margin"]
 
 

@@ -13,8 +13,6 @@ import threading
 import pandas as pd
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("trl")
 
 from harness import reference as ref_mod
 from harness.config.sections import TrainingConfig

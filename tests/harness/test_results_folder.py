@@ -21,18 +21,18 @@ from harness.results import (
     trial_dir,
     write_trial,
 )
-from harness.schema import SAMPLE_COLUMNS, describe_excluded, exclusion_reason
+from harness.schema import describe_excluded, exclusion_reason
 
 HASH, OTHER = "a" * 16, "b" * 16
 
 
 def _samples(tid: str, n: int = 3) -> pd.DataFrame:
-    return pd.DataFrame({
-        "trial_id": [tid] * n, "prompt_id": [f"p{i}" for i in range(n)],
-        "response": ["x y ."] * n, "length": [3] * n, "score": [0.5, 1.0, 1.5][:n],
-        "kl": [0.1] * n, "kl_per_token": [0.03] * n, "chosen_score": [1.0] * n,
-        "sft_score": [0.2] * n,
-    })[list(SAMPLE_COLUMNS)]
+    """A trial's sample rows, through the harness's own writer (harness.metrics.sample_table)."""
+    from harness.metrics import sample_table
+
+    return sample_table(tid, [f"p{i}" for i in range(n)], ["x y ."] * n, [3] * n,
+                        [0.5, 1.0, 1.5][:n], [0.1] * n, [1.0] * n, [0.2] * n,
+                        kl_sample=[0.2] * n, finished=[True] * n)
 
 
 def _record(results, tid, study_hash=HASH, status="ok", **extra):

@@ -75,7 +75,7 @@ def test_grid_values_and_trial_count(study):
     # dpo 3 betas, ln_dpo 4, simpo 3 betas x 3 ratios; x 3 learning rates x 2 epochs x 1 seed
     assert len(specs) == (3 + 4 + 3 * 3) * 3 * 2 == 96
     lrs = {s.values["learning_rate"] for s in specs}
-    assert lrs == {3e-7, 5e-7, 1e-6}  # SimPO's released range, facts.md
+    assert lrs == {3e-7, 5e-7, 1e-6}  # SimPO's released range (docs/real-study.md)
     ln_betas = {s.values["beta"] for s in specs if s.method == "ln_dpo"}
     dpo_betas = {s.values["beta"] for s in specs if s.method == "dpo"}
     # LN-DPO's beta is per token: its grid sits ~|y| (~100 tokens) times above DPO's

@@ -89,16 +89,19 @@ def test_a_policy_biased_to_end_its_turn_stops_there(family, tmp_path):
     # the samples hold the same replies, lengths counted over the tokens generated
     assert ev.samples["response"].tolist() == gens.responses
     assert ev.samples["length"].tolist() == [len(ids) for ids in gens.response_ids]
-    assert ev.details["finished"].all()
-    # KL = sum over the same tokens (stop token included) of log pi - log pi_sft, each term
-    # recomputed here from one unpadded forward pass per reply
+    assert ev.samples["finished"].all()
+    # Both KLs over the same positions (stop token included), recomputed here from one unpadded
+    # forward pass per reply: kl_sample = sum of log pi - log pi_sft of the sampled tokens, kl
+    # the sum of the full-vocabulary KLs
     for i, (p, r) in enumerate(zip(gens.prompt_ids, gens.response_ids)):
         x = torch.tensor([p + r])
         with torch.no_grad():
             lp = torch.log_softmax(policy(input_ids=x).logits[0, len(p) - 1:-1].double(), -1)
             ls = torch.log_softmax(sft(input_ids=x).logits[0, len(p) - 1:-1].double(), -1)
         idx = torch.tensor(r)[:, None]
-        kl = float((lp.gather(-1, idx) - ls.gather(-1, idx)).sum())
+        kl_sample = float((lp.gather(-1, idx) - ls.gather(-1, idx)).sum())
+        kl = float((lp.exp() * (lp - ls)).sum())
+        assert ev.samples["kl_sample"].iloc[i] == pytest.approx(kl_sample, abs=1e-3)
         assert ev.samples["kl"].iloc[i] == pytest.approx(kl, abs=1e-3)
         assert ev.samples["kl_per_token"].iloc[i] == pytest.approx(kl / len(r), abs=1e-3)
 

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -23,6 +24,7 @@ import yaml
 from harness.results import done_ids
 from harness.schema import SAMPLE_COLUMNS, TRIAL_BASE_COLUMNS
 from harness.sweep import main
+from harness.toyworld.judge import COMPONENTS
 
 N_EVAL = 24
 
@@ -61,9 +63,16 @@ def _tables(results: Path):
     return (pd.read_parquet(results / "trials.parquet"), pd.read_parquet(results / "samples.parquet"))
 
 
+RUN_OUTPUT: dict[str, str] = {}  # what the finished sweep printed (the module fixture's stdout)
+
+
 @pytest.fixture(scope="module")
 def finished(study_yaml):
-    """One finished mini sweep, with trial 0 forced to fail (criterion 3)."""
+    """One finished mini sweep, with trial 0 forced to fail (criterion 3); its stdout is kept in
+    ``RUN_OUTPUT["finished"]``."""
+    import contextlib
+    import io
+
     from harness.config import load_study
     from harness.grid import expand
 
@@ -72,10 +81,13 @@ def finished(study_yaml):
     specs = expand(study)
     failing = specs[0].trial_id
     os.environ["PO_HARNESS_FAIL_TRIALS"] = failing
+    out = io.StringIO()
     try:
-        assert main([str(path)]) == 0
+        with contextlib.redirect_stdout(out):
+            assert main([str(path)]) == 0
     finally:
         del os.environ["PO_HARNESS_FAIL_TRIALS"]
+        RUN_OUTPUT["finished"] = out.getvalue()
     return study, specs, failing
 
 
@@ -87,13 +99,16 @@ def test_results_layout_one_row_per_trial_and_per_sample(finished):
     trials, samples = _tables(results)
     assert sorted(trials["trial_id"]) == sorted(s.trial_id for s in specs)
     assert list(trials.columns[: len(TRIAL_BASE_COLUMNS)]) == list(TRIAL_BASE_COLUMNS)
-    assert list(samples.columns) == list(SAMPLE_COLUMNS)
+    # the toy judge's breakdown follows the contract's columns and sums to the score
+    judge_cols = [f"judge_{c}" for c in COMPONENTS]
+    assert list(samples.columns) == list(SAMPLE_COLUMNS) + judge_cols
+    np.testing.assert_allclose(samples[judge_cols].sum(axis=1), samples["score"], atol=1e-12)
     ok = trials[trials["status"] == "ok"]
     assert len(ok) == len(specs) - 1
     counts = samples.groupby("trial_id").size()
     assert set(counts.index) == set(ok["trial_id"]) and (counts == N_EVAL).all()
     assert not samples.duplicated(["trial_id", "prompt_id"]).any()
-    metrics = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "mean_kl_per_token",
+    metrics = ["mean_score", "win_vs_chosen", "win_vs_sft", "mean_kl", "kl_per_token",
                "mean_length", "train_loss", "reward_accuracy", "time_train_s", "time_total_s"]
     assert ok[metrics].map(math.isfinite).all().all()
     baseline = pd.read_parquet(results / "baseline.parquet")
@@ -138,6 +153,60 @@ def test_forced_failure_is_recorded_and_others_finish(finished):
     assert row["status"] == "failed" and "forced failure" in row["error"]
     assert failing not in set(samples["trial_id"])
     assert (trials["status"] == "ok").sum() == len(specs) - 1
+
+
+def test_the_run_prints_a_line_per_finished_trial_and_the_report_command(finished):
+    """The live view's per-trial lines (method, axis values, status, score as recorded) and the
+    command that writes the report, with the study's real results folder."""
+    from harness.progress import describe_trial
+
+    study, specs, failing = finished
+    out = RUN_OUTPUT["finished"]
+    trials = pd.read_parquet(study.results_path / "trials.parquet").set_index("trial_id")
+    lines = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(lines) == len(specs), out
+    for spec in specs:
+        mine = [line for line in lines if f"] {describe_trial(spec.to_dict())}: " in line]
+        assert len(mine) == 1, (spec, lines)
+        if spec.trial_id == failing:
+            assert ": failed: RuntimeError: forced failure" in mine[0]
+        else:
+            assert f": ok, mean_score {trials.loc[spec.trial_id, 'mean_score']:.3f} (" in mine[0]
+    assert sorted(int(line[1:].split("/")[0]) for line in lines) == list(range(1, len(specs) + 1))
+    status = [line for line in out.splitlines() if " elapsed, ETA " in line]
+    assert status and status[-1].startswith(f"{len(specs)}/{len(specs)} done, 0 running, 1 failed")
+    assert f"report:  python -m analysis.report {study.results_path}" in out.splitlines()
+
+
+def test_print_config_resolves_yaml_overrides_and_defaults_and_runs_nothing(study_yaml, capsys):
+    from harness.config import load_study
+
+    path = study_yaml("printed")
+    argv = [str(path), "training.batch_size=8", "--print-config", "methods.dpo.beta=[0.3]",
+            "--set", "generation.max_new_tokens=16"]
+    assert main(argv) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    expected = load_study(path, ["training.batch_size=8", "methods.dpo.beta=[0.3]",
+                                 "generation.max_new_tokens=16"]).resolved()
+    assert printed == expected
+    assert printed["training"]["batch_size"] == 8 and printed["methods"]["dpo"]["beta"] == [0.3]
+    assert printed["generation"]["max_new_tokens"] == 16
+    assert printed["generation"]["temperature"] == 1.0  # a default the YAML does not set
+    assert not (Path(yaml.safe_load(path.read_text())["results_dir"]) / "mini").exists()
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["training.batch_size=abc"], ["training.batch_size", "(from --set training.batch_size=abc)"]),
+    (["--set", "training.batch_size=abc"], ["training.batch_size", "training.batch_size=abc"]),
+    (["other.yaml"], ["'other.yaml'", "expected KEY=VALUE"]),
+    (["trainig.batch_size=8"], ["trainig"]),
+])
+def test_a_bad_override_is_one_error_line_naming_it(study_yaml, capsys, extra, words):
+    assert main([str(study_yaml("bad_override")), *extra, "--print-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    for w in words:
+        assert w in err, err
 
 
 def test_rerunning_a_finished_study_runs_no_trial(finished, study_yaml, capsys):

@@ -10,12 +10,12 @@ Plus the zero-length guard of the prepare stage (pairs that would train on no re
 
 from __future__ import annotations
 
+import math
+
 
 import pandas as pd
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("trl")
 
 from harness.config.sections import TrainingConfig
 from harness.io import read_jsonl
@@ -117,7 +117,9 @@ def test_short_run_lowers_loss_and_raises_accuracy(method, policy_path, pairs, r
     # train_policy's own held-out statistics are the same evaluation.
     assert result.metrics["reward_accuracy"] == pytest.approx(after["reward_accuracy"])
     assert result.metrics["reward_margin"] == pytest.approx(after["reward_margin"], abs=1e-6)
-    assert result.metrics["train_loss"] < before["loss"]
+    # The mean loss over the run need not be below the starting loss (CPO's and ORPO's NLL term
+    # rises in the first steps from a sharp SFT model); the end model's decrease is asserted above.
+    assert math.isfinite(result.metrics["train_loss"]) and result.metrics["train_loss"] > 0
     assert result.timings["time_train_s"] > 0 and result.timings["peak_rss_mb"] > 0
 
 

@@ -14,7 +14,7 @@ def test_scores_are_gold_score_of_the_last_user_message():
     benign = next(p for p in world.all_prompts("eval") if not p.harmful)
     harmful = next(p for p in world.all_prompts("eval") if p.harmful)
     steps = [s for s, piece in world.SENTENCES.items()
-             if piece.kind == "step" and piece.topic == benign.topic]
+             if piece.kind == "step" and piece.topic == benign.topic and not piece.variant]
     refusal = world.REFUSALS[0]
     prompts = [
         [{"role": "user", "content": benign.text}],

@@ -7,7 +7,8 @@ from harness.io import read_jsonl
 from harness.schema import EVAL_COLUMNS, TRAIN_COLUMNS
 from harness.toyworld.build import write_world_data
 from harness.toyworld.config import ToyWorldConfig, WorldConfig
-from harness.toyworld.data import build_data, world_stats
+from harness.toyworld.data import build_data, pair_differences, world_stats
+from harness.toyworld.judge import word_counts
 from harness.toyworld.world import TEMPLATES, all_prompts, vocabulary
 
 FILES = ("train_pairs.jsonl", "eval_prompts.jsonl", "sft.jsonl")
@@ -44,11 +45,35 @@ def test_schema_matches_the_adapters(tmp_path):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_length_bias_present_at_defaults_and_gone_without_it(seed):
-    biased = world_stats(build_data(WorldConfig(seed=seed)))
-    unbiased = world_stats(build_data(WorldConfig(seed=seed, length_bias=0.0)))
-    assert biased["length_ratio_chosen_rejected"] >= 1.2
-    assert 0.9 <= unbiased["length_ratio_chosen_rejected"] <= 1.1
+def test_length_bias_rewards_padding_not_content(seed):
+    """Issue 14, "What must hold" 1: in the default world's preference data the
+    chosen-minus-rejected padding difference grows with length_bias (about 0 without it, clearly
+    positive at the default) while the content difference stays put."""
+    default = WorldConfig(seed=seed).length_bias
+    diffs = {lb: pair_differences(build_data(WorldConfig(seed=seed, length_bias=lb)).train_pairs)
+             for lb in (0.0, default, 2 * default)}
+    pad = [diffs[lb]["padding"] for lb in sorted(diffs)]
+    content = [diffs[lb]["content"] for lb in sorted(diffs)]
+    # words; one padding sentence is 5-12 words
+    assert abs(pad[0]) < 1.0, pad
+    assert pad[1] > 2.0 and pad[2] > pad[1] + 1.0, pad
+    # the content difference: large, and within 10% of its unbiased value at the default bias
+    # (a bias dilutes the content signal a little, as label noise does: docs/toyworld.md)
+    assert content[0] > 5.0
+    assert abs(content[1] - content[0]) < 0.1 * content[0], content
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_padding_is_independent_of_content_in_the_behaviour_policy(seed):
+    """Padding is drawn independently of the content, so length and content vary independently
+    in the unlabelled replies (correlation of padding and content words across replies ~0)."""
+    data = build_data(WorldConfig(seed=seed, n_train_prompts=1000))
+    counts = [word_counts(r["prompt"][-1]["content"], r[k])
+              for r in data.train_pairs for k in ("chosen", "rejected")]
+    pad = np.array([c["padding"] for c in counts], dtype=float)
+    content = np.array([c["content"] for c in counts], dtype=float)
+    assert pad.mean() > 4.0  # about one padding sentence per reply at the default
+    assert abs(np.corrcoef(pad, content)[0, 1]) < 0.1
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -125,3 +125,26 @@ def test_default_sft_model_is_a_sensible_imperfect_start(default_world):
     rejected = mean_gold([r["rejected"] for r in rows])
     chosen = mean_gold([r["chosen"] for r in rows])
     assert rejected < sft < chosen, (rejected, sft, chosen)
+
+
+def test_a_world_differing_only_in_its_labels_shares_the_sft_model(tiny_world, tiny_world_config):
+    """Another length bias relabels the pairs but leaves sft.jsonl as it is: the build copies
+    the SFT model of the built world instead of training a new one."""
+    variant = tiny_world_config.model_copy(deep=True)
+    variant.world.length_bias = 3.0
+    folder, hit = build_toyworld(variant, tiny_world.parent.parent)
+    assert folder != tiny_world and is_built(folder)
+    assert (folder / "sft.jsonl").read_bytes() == (tiny_world / "sft.jsonl").read_bytes()
+    assert (folder / "train_pairs.jsonl").read_bytes() != (tiny_world / "train_pairs.jsonl").read_bytes()
+    info, base = load_world_info(folder), load_world_info(tiny_world)
+    assert info["sft_key"] == base["sft_key"]
+    if not hit:  # a fresh build copied, never trained
+        assert info["sft"]["copied_from"] == tiny_world.name
+    for f in ("model.safetensors", "config.json", "tokenizer.json"):
+        assert (folder / "sft" / f).read_bytes() == (tiny_world / "sft" / f).read_bytes()
+    # a different SFT recipe is a different SFT model
+    other = tiny_world_config.model_copy(deep=True)
+    other.sft.seed += 1
+    from harness.toyworld.build import sft_key
+
+    assert sft_key(other, tiny_world / "sft.jsonl") != base["sft_key"]

@@ -2,7 +2,7 @@
 
 ``path`` is a built world folder (``python -m harness.toyworld build`` writes one under
 ``<cache>/toyworld/<key>/``). In a study YAML it is left out: the prepare stage builds the
-study's ``toyworld:`` section and fills it in.
+study's ``toyworld:`` section and fills it in. Registered by :mod:`harness.toyworld.plugin`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.data.registry import Adapter, register
 from harness.io import read_jsonl
 
 FILES = {"train": "train_pairs.jsonl", "eval": "eval_prompts.jsonl"}
@@ -36,6 +35,3 @@ def load(options: ToyWorldOptions, kind: str) -> pd.DataFrame:
     if not file.exists():
         raise FileNotFoundError(f"toyworld adapter: {file} does not exist (not a built world?)")
     return pd.DataFrame(read_jsonl(file))
-
-
-register(Adapter(name="toyworld", options=ToyWorldOptions, load=load, doc=__doc__ or ""))
