@@ -40,7 +40,10 @@ def main(argv=None) -> int:
 
 
 def _positive_hours(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of hours, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of hours, got {text}")
     return value
