@@ -24,7 +24,8 @@ def _samples(trial_id: str, responses: list[str]) -> pd.DataFrame:
     n = len(responses)
     return sample_table(trial_id, [f"p{i}" for i in range(n)], responses,
                         [len(r.split()) + 1 for r in responses], score, np.zeros(n),
-                        np.zeros(n), np.zeros(n)).assign(**judge_columns(judge, prompts, responses))
+                        np.zeros(n), np.zeros(n), kl_sample=np.zeros(n),
+                        finished=np.ones(n, dtype=bool)).assign(**judge_columns(judge, prompts, responses))
 
 
 @pytest.fixture
