@@ -119,7 +119,7 @@ def test_report_reads_the_confirmation_rows(confirmed, tmp_path):
     from analysis.report.__main__ import main as report
 
     _, study, _ = confirmed
-    assert report([str(study.results_path), "--out", str(tmp_path / "r"), "--n-boot", "20"]) == 0
+    assert report([str(study.results_path), "--out", str(tmp_path / "r"), "--n-boot", "200"]) == 0
     assert (tmp_path / "r" / "report.md").exists()
     a = analyze(load_results(study.results_path), n_boot=20)
     assert (a.confirmation["source"] == "confirm").all() and (a.confirmation["n_confirm"] == 2).all()
