@@ -42,7 +42,8 @@ from harness.schema import ROLE_CONFIRM, ROLE_GRID
 TRIAL_ID_DIGITS = 12  # 48 bits: 10^6 trials of one method collide with probability ~0.002
 
 # The keys of TrialSpec.to_dict() that are not axis values.
-_SPEC_KEYS = ("trial_id", "config_id", "method", "role", SEED, "generation_seed")
+SPEC_KEYS = ("trial_id", "config_id", "method", "role", SEED, "generation_seed")
+"""The keys of a TrialSpec's ``to_dict()`` that are not axis values."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class TrialSpec:
     def from_dict(cls, data: Mapping[str, Any]) -> "TrialSpec":
         """Inverse of :meth:`to_dict` (every key beyond the fixed ones is an axis value; None
         values, a mixed table's gaps, are dropped)."""
-        values = {k: v for k, v in data.items() if k not in _SPEC_KEYS and v is not None}
+        values = {k: v for k, v in data.items() if k not in SPEC_KEYS and v is not None}
         seed = int(data[SEED])
         return cls(data["trial_id"], data["config_id"], data["method"], values, seed,
                    data.get("role") or ROLE_GRID, int(data.get("generation_seed", seed)))

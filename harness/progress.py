@@ -88,11 +88,18 @@ def eta_seconds(methods: Mapping[str, str], estimate: Mapping[str, float],
 
 def describe_trial(spec: Mapping) -> str:
     """``<method> <axis>=<value> ... seed=<seed>`` from a TrialSpec's ``to_dict()``, axes in
-    its order (e.g. ``dpo learning_rate=0.0003 epochs=1 seed=0`` and the method's own axes)."""
-    fixed = ("trial_id", "config_id", "method", "seed")
+    its order (e.g. ``dpo learning_rate=0.0003 epochs=1 seed=0`` and the method's own axes);
+    a confirmation run ends with ``(confirm)``. The generation seed is a study-wide setting
+    (fixed, or the training seed), so it is not repeated on every line."""
+    from harness.grid import SPEC_KEYS
+    from harness.schema import ROLE_CONFIRM
+
     parts = [spec["method"]] + [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in spec.items() if k not in fixed and v is not None]
-    return " ".join(parts + [f"seed={spec.get('seed', 0)}"])
+                                for k, v in spec.items() if k not in SPEC_KEYS and v is not None]
+    parts.append(f"seed={spec.get('seed', 0)}")
+    if spec.get("role") == ROLE_CONFIRM:
+        parts.append("(confirm)")
+    return " ".join(parts)
 
 
 class Progress(Callback):

@@ -143,3 +143,13 @@ def test_the_callback_survives_pickling_without_its_console():
     p = Progress(_specs(), {"dpo": 1.0}, console=_terminal()[1])
     q = pickle.loads(pickle.dumps(p))
     assert q.total == 4 and q._console is None and q.line().startswith("0/4 done")
+
+
+def test_a_trial_line_names_the_axes_and_seed_not_the_bookkeeping():
+    """Bookkeeping keys stay off the line: the role shows only as "(confirm)" on a
+    confirmation run, the generation seed (a study-wide setting) not at all."""
+    grid = _specs()[3]
+    assert describe_trial(grid.to_dict()) == (
+        "simpo beta=2 gamma_beta_ratio=0.5 gamma=1 learning_rate=0.0003 epochs=1 seed=1")
+    confirm = TrialSpec(grid.trial_id, grid.config_id, "simpo", grid.values, 4, "confirm", 0)
+    assert describe_trial(confirm.to_dict()).endswith("epochs=1 seed=4 (confirm)")
