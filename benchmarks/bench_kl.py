@@ -24,10 +24,10 @@ import argparse
 import time
 
 import numpy as np
-import torch
 
 
 def toy_case(args):
+    import torch
     from transformers import Phi3ForCausalLM
 
     from harness.generate import GenerationConfig, generate
@@ -54,6 +54,7 @@ def toy_case(args):
 
 
 def hf_case(args):
+    import torch
     from transformers import Phi3Config, Phi3ForCausalLM
 
     config = Phi3Config(vocab_size=32064, hidden_size=256, intermediate_size=512,
@@ -73,10 +74,9 @@ def hf_case(args):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from harness.generate import token_logps
-    from harness.kl import response_kl
+    from harness.cli import plain
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=plain(__doc__.splitlines()[0]))
     ap.add_argument("case", choices=("toy", "hf"))
     ap.add_argument("--n-prompts", type=int, default=None, help="default: toy eval set / 150")
     ap.add_argument("--samples-per-prompt", type=int, default=1)
@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3, help="best of this many timings")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = ap.parse_args(argv)
+    import torch  # after parsing: --help loads nothing heavy
+
+    from harness.generate import token_logps
+    from harness.kl import response_kl
+
     if args.threads:
         torch.set_num_threads(args.threads)
     build = toy_case if args.case == "toy" else hf_case
