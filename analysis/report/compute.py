@@ -84,7 +84,7 @@ def compute_figures(a: StudyAnalysis) -> list[ReportFigure]:
         return []
     return [ReportFigure(
         FIGURE, TITLE,
-        compute_sentence(a) + f" Budgets in {c.unit} on a log axis; a curve starts where every "
+        f"Budgets in {c.unit} on a log axis; a curve starts where every "
         "order finishes at least one trial (the method's dearest trial's cost) and ends where "
         "the method's whole grid is affordable.",
         _png(plot_compute_curves(c.curves, a.cs.sft_point, budget_hours=c.budget_hours,

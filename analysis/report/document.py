@@ -357,6 +357,7 @@ def breakdown_md(a: StudyAnalysis, figs: dict, fig_dir: str) -> list[str]:
     if t is None:
         return []
     comps = [c for c in t.columns if c.startswith(JUDGE_COLUMN_PREFIX)]
+    L = a.palette.label
     table = pd.DataFrame({
         "model": [L(m) if r == "SFT model" else f"{L(m)} {r}" + (f" of {n}" if r == "mean" else "")
                   for m, r, n in zip(t["method"], t["row"], t["n_trials"])],
