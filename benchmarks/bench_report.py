@@ -77,7 +77,8 @@ def main() -> None:
     for name in ("config_scores", "config_table", "head_to_head", "elo_table", "budget_curves",
                  "budget_table", "trials_to_beat_table", "poi_table", "importance_table",
                  "variance_table", "seed_table", "kl_summary", "top_k_samples",
-                 "confirmation_table", "start_configs", "choose_method", "best_configs"):
+                 "confirmation_table", "start_configs", "choose_method", "best_configs",
+                 "study_compute", "breakdown_table"):
         fn = getattr(A, name)
         wrapped[name] = fn
 

@@ -39,11 +39,10 @@ def _write(out: Path, figures: list[ReportFigure], md_text: str, title: str) -> 
 
 def write_report(a: StudyAnalysis, out: str | Path) -> Path:
     """Render ``a`` into ``out`` (report.md, report.html, figures/*.png); return ``out``."""
-    from analysis.report.compute import compute_figures
     from analysis.report.document import render_markdown
     from analysis.report.figures import report_figures
 
-    figures = report_figures(a) + compute_figures(a)
+    figures = report_figures(a)
     md_text = render_markdown(a, figures, FIG_DIR)
     return _write(Path(out), figures, md_text, f"Report: {a.study.name}")
 

@@ -95,4 +95,7 @@ def report_figures(a: StudyAnalysis) -> list[ReportFigure]:
         out.append(ReportFigure("fig7_head_to_head", "Head-to-head win rates (row beats column)",
                                 S.h2h_sentence(a),
                                 _png(F.plot_head_to_head_grid(h2h, palette=pal))))
+    from analysis.report.compute import compute_figures  # it builds on this module
+
+    out += compute_figures(a)
     return out
