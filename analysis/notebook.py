@@ -156,18 +156,19 @@ def show(df: pd.DataFrame, context=None, **kwargs) -> Table:
     return Table(df, palette=context, **kwargs)
 
 
-def sample_replies(study, models: dict, n_prompts: int = 3, seed: int = 0,
-                   width: int = 300) -> pd.DataFrame:
-    """The replies of ``models`` (display name -> trial_id; None: the SFT model) to
-    ``n_prompts`` eval prompts drawn at random (``seed``), each model's first sample.
+def sample_replies(a, models: dict, width: int = 300) -> pd.DataFrame:
+    """The replies of ``models`` (display name -> trial_id; None: the SFT model) to the eval
+    prompts the report shows (``analysis.report.responses.pick_prompts``: the SFT model's
+    lowest, median and highest score, and the recommended method's largest gain), each model's
+    first sample. ``a``: the study's ``StudyAnalysis``.
 
-    Columns: prompt_id, model, score (gold), length (tokens), response (cut to ``width``
-    characters)."""
-    rng = np.random.default_rng(seed)
-    prompts = sorted(rng.choice(study.prompt_ids, size=min(n_prompts, len(study.prompt_ids)),
-                                replace=False))
+    Columns: prompt_id, picked (why), model, score (gold), length (tokens), response (cut to
+    ``width`` characters)."""
+    from analysis.report.responses import pick_prompts
+
+    study = a.study
     rows = []
-    for p in prompts:
+    for p, why in pick_prompts(a):
         for name, trial_id in models.items():
             src = study.baseline if trial_id is None else study.responses[
                 study.responses["trial_id"] == trial_id]
@@ -178,7 +179,8 @@ def sample_replies(study, models: dict, n_prompts: int = 3, seed: int = 0,
                 continue
             r = hit.iloc[0]
             text = str(r["response"])
-            rows.append({"prompt_id": p, "model": name, "score": float(r["score"]),
+            rows.append({"prompt_id": p, "picked": why, "model": name, "score": float(r["score"]),
                          "length": int(r["length"]),
                          "response": text if len(text) <= width else text[:width] + " …"})
-    return pd.DataFrame(rows, columns=["prompt_id", "model", "score", "length", "response"])
+    return pd.DataFrame(rows, columns=["prompt_id", "picked", "model", "score", "length",
+                                       "response"])

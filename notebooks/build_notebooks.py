@@ -204,14 +204,15 @@ NOTEBOOKS = {
            "1000."),
         code("if a.elo is not None:\n"
              "    display(show(a.elo.drop(columns=['trial_id']), a, digits={'elo': 0}))"),
-        md("## Sample replies\nThree eval prompts drawn at random: the SFT model's reply and "
-           "each method's best config's, with the gold score and the length in tokens."),
+        md("## Sample replies\nThe eval prompts the report shows (the SFT model's lowest, median "
+           "and highest score, and the recommended method's largest gain): the SFT model's reply "
+           "and each method's best config's, with the gold score and the length in tokens."),
         code("from analysis.notebook import sample_replies\n"
              "models = {'SFT': None}\n"
              "for r in a.performance.itertuples():\n"
              "    if isinstance(r.best_trial_id, str):\n"
              "        models[f'{pal.label(r.method)} best'] = r.best_trial_id\n"
-             "show(sample_replies(study, models, seed=seed), a)"),
+             "show(sample_replies(a, models), a)"),
     ],
     "04_hyperparameters_and_recommendations.ipynb": header(
         "Hyperparameters and recommendations",

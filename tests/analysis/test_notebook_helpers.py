@@ -50,10 +50,16 @@ def test_training_curves_from_the_harness_tensorboard_runs(fixture_factory, tmp_
     assert set(one["trial_id"]) == {ok["trial_id"]} and set(one["tag"]) == {LOSS}
 
 
-def test_sample_replies(study_default):
+def test_sample_replies_are_the_reports_prompts(study_default):
+    from analysis.analyze import analyze
+    from analysis.report.responses import pick_prompts
+
+    a = analyze(study_default, n_boot=20)
     best = study_default.grid.iloc[0]["trial_id"]
-    out = sample_replies(study_default, {"SFT": None, "a trial": best}, n_prompts=2, seed=1)
-    assert list(out["model"]) == ["SFT", "a trial"] * 2
+    out = sample_replies(a, {"SFT": None, "a trial": best})
+    picks = pick_prompts(a)
+    assert list(out["prompt_id"]) == [p for p, _ in picks for _ in range(2)]
+    assert list(out["model"]) == ["SFT", "a trial"] * len(picks)
     row = out.iloc[1]
     resp = study_default.responses
     hit = resp[(resp["trial_id"] == best) & (resp["prompt_id"] == row["prompt_id"])].iloc[0]
