@@ -190,7 +190,9 @@ class Progress(Callback):
                 self.status[tid] = status
             self.status.setdefault(tid, STATUS_OK)
             self.took[tid] = now - self.started.pop(tid, now)
-            done = len(self.status)
+            # finished trials are those in ``took``: ``status`` also holds the final result a
+            # trial reported before Tune calls its completion (two trials ending together)
+            done = len(self.took)
             text = self.trial_line(tid, done, error)
         self.console.print(Text(text), soft_wrap=True)
         if self._live is not None:
@@ -222,10 +224,11 @@ class Progress(Callback):
 
     def line(self, now: float | None = None) -> str:
         now = time.monotonic() if now is None else now
-        n = {s: sum(v == s for v in self.status.values()) for s in (STATUS_FAILED, STATUS_DIVERGED)}
+        ended = [self.status.get(t) for t in self.took]
+        n = {s: ended.count(s) for s in (STATUS_FAILED, STATUS_DIVERGED)}
         eta, estimated = self.eta(now)
         best = " ".join(f"{m} {s:.3f}" for m, s in sorted(self.best.items()))
-        return (f"{len(self.status)}/{self.total} done, {len(self.started)} running, "
+        return (f"{len(self.took)}/{self.total} done, {len(self.started)} running, "
                 f"{n[STATUS_FAILED]} failed, {n[STATUS_DIVERGED]} diverged | "
                 f"{clock(now - self.t0)} elapsed, ETA {'est. ' if estimated else ''}{clock(eta)}"
                 + (f" | best {best}" if best else ""))

@@ -153,3 +153,22 @@ def test_a_trial_line_names_the_axes_and_seed_not_the_bookkeeping():
         "simpo beta=2 gamma_beta_ratio=0.5 gamma=1 learning_rate=0.0003 epochs=1 seed=1")
     confirm = TrialSpec(grid.trial_id, grid.config_id, "simpo", grid.values, 4, "confirm", 0)
     assert describe_trial(confirm.to_dict()).endswith("epochs=1 seed=4 (confirm)")
+
+
+def test_trials_ending_together_get_consecutive_numbers():
+    """Tune delivers a trial's final result before its completion: with two trials ending
+    together, both results can arrive before either completion. Each still gets its own
+    number, and the status line counts only completed trials."""
+    buf = io.StringIO()
+    specs = _specs()[:2]
+    p = Progress(specs, {"dpo": 10.0}, concurrency=2, console=Console(file=buf, width=200),
+                 interval=0.05)
+    for s in specs:
+        p.on_trial_start(0, [], FakeTrial(s))
+    for s in specs:
+        p.on_trial_result(0, [], FakeTrial(s), {"status": "ok", "mean_score": 0.5})
+    assert p.line().startswith("0/2 done, 2 running")
+    for s in specs:
+        p.on_trial_complete(0, [], FakeTrial(s))
+    numbers = [ln.split("]")[0] for ln in buf.getvalue().splitlines() if ln.startswith("[")]
+    assert numbers == ["[1/2", "[2/2"]
