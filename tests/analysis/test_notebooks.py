@@ -81,7 +81,11 @@ def _run(notebook, parameters, tmp_path):
 @pytest.mark.parametrize("folder", FOLDERS)
 @pytest.mark.parametrize("notebook", ONE_STUDY, ids=lambda p: p.stem[:2])
 def test_notebook_runs(notebook, folder, request, tmp_path):
-    _run(notebook, {"results_dir": str(request.getfixturevalue(folder)), "n_boot": 20}, tmp_path)
+    """The notebook runs on ``folder`` and shows what a reader needs (the checks in ``_run``)."""
+    results_dir = str(request.getfixturevalue(folder))
+    nb = _run(notebook, {"results_dir": results_dir, "n_boot": 20}, tmp_path)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and results_dir in injected[0].source  # it read that folder
 
 
 def _text(nb) -> str:

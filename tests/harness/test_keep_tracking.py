@@ -21,42 +21,33 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from harness.keep import keep_policy, policy_paths
 from harness.sweep import main
 from harness.tracking import run_name
+from sweep_helpers import results_of, tiny_study
 
 
 @pytest.fixture(scope="module")
 def study(tiny_world, tiny_world_config, tmp_path_factory):
     root = tmp_path_factory.mktemp("keep")
-    cfg = {
-        "study": "keep",
-        "results_dir": str(root / "results"),
-        "artifacts_dir": str(tiny_world.parent.parent),  # shares the tiny world's cache
-        "toyworld": tiny_world_config.model_dump(),
-        "data": {"train": {"adapter": "toyworld", "max_rows": 64},
-                 "eval": {"adapter": "toyworld", "max_rows": 16}, "heldout_pairs": 8},
-        "policy": {"model": "toyworld", "dtype": "float32"},
-        "judge": {"name": "toy"},
-        "generation": {"max_new_tokens": 24, "batch_size": 16},
-        "training": {"batch_size": 16, "max_length": 96, "logging_steps": 1},
-        "grid": {"learning_rate": [3e-4], "epochs": [1], "seed": [0]},
-        "methods": {"dpo": {"beta": [0.05, 0.1, 0.5]},
-                    "simpo": {"beta": [2.0], "gamma_beta_ratio": [0.2, 0.5, 0.8]}},
-        "resources": {"cpus_per_trial": 1},
-        "ray": {"max_concurrent": 2},
-        "save": {"policies": {"best": 2}},
-        "tracking": {"report_to": ["tensorboard"]},
-    }
-    path = root / "keep.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path = tiny_study(
+        root, tiny_world, tiny_world_config, name="keep",
+        data={"train": {"adapter": "toyworld", "max_rows": 64},
+              "eval": {"adapter": "toyworld", "max_rows": 16}, "heldout_pairs": 8},
+        generation={"max_new_tokens": 24, "batch_size": 16},
+        training={"batch_size": 16, "max_length": 96, "logging_steps": 1},
+        methods={"dpo": {"beta": [0.05, 0.1, 0.5]},
+                 "simpo": {"beta": [2.0], "gamma_beta_ratio": [0.2, 0.5, 0.8]}},
+        ray={"max_concurrent": 2},
+        save={"policies": {"best": 2}},
+        tracking={"report_to": ["tensorboard"]},
+    )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main([str(path)]) == 0
     (root / "stdout.txt").write_text(out.getvalue())
-    return Path(cfg["results_dir"]) / "keep"
+    return results_of(path)
 
 
 def test_best_two_policies_per_method_are_kept_and_named(study):

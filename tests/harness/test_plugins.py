@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from harness.config import ConfigError, load_study
 from harness.grid import expand
 from harness.objectives import OBJECTIVES
+from sweep_helpers import tiny_study
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOY = FIXTURES / "configs" / "toy_study.yaml"
@@ -85,25 +85,14 @@ def plugin_sweep(tiny_world, tiny_world_config, tmp_path_factory):
     from harness.sweep import main
 
     root = tmp_path_factory.mktemp("plugin")
-    cfg = {
-        "study": "tau",
-        "plugins": ["tau_method"],
-        "results_dir": str(root),
-        "artifacts_dir": str(tiny_world.parent.parent),  # shares the tiny world's cache
-        "toyworld": tiny_world_config.model_dump(),
-        "data": {"train": {"adapter": "toyworld", "max_rows": 48},
-                 "eval": {"adapter": "toyworld", "max_rows": 8}, "heldout_pairs": 8},
-        "policy": {"model": "toyworld", "dtype": "float32"},
-        "judge": {"name": "toy"},
-        "generation": {"max_new_tokens": 16, "batch_size": 8},
-        "training": {"batch_size": 8, "max_length": 96, "logging_steps": 2},
-        "grid": {"learning_rate": [3e-4]},
-        "methods": {"tau_dpo": {"tau": [0.5, 2.0]}},
-        "resources": {"cpus_per_trial": 1},
-        "ray": {"max_concurrent": 2},
-    }
-    path = root / "tau.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    path = tiny_study(
+        root, tiny_world, tiny_world_config, name="tau", plugins=["tau_method"],
+        generation={"max_new_tokens": 16, "batch_size": 8},
+        training={"batch_size": 8, "max_length": 96, "logging_steps": 2},
+        grid={"learning_rate": [3e-4]},
+        methods={"tau_dpo": {"tau": [0.5, 2.0]}},
+        ray={"max_concurrent": 2},
+    )
     assert main([str(path)]) == 0
     return load_study(path)
 
